@@ -1,0 +1,59 @@
+//! Newtypes for the ids of stored things, so an account id can never be passed where an access
+//! token id is expected.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// Wraps a stored id. Ids are positive; the store hands them out.
+            pub const fn new(raw: i64) -> Self {
+                Self(raw)
+            }
+
+            /// The raw value, for the store and the wire.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Identifies a learning area, the scope an access token is bound to.
+    LearningAreaId
+);
+id_type!(
+    /// Identifies an account (an administrator or a manager).
+    AccountId
+);
+id_type!(
+    /// Identifies an access token (not its OAuth2 client id, which is public and random).
+    AccessTokenId
+);
+id_type!(
+    /// Identifies an issued bearer token row.
+    BearerTokenId
+);
+id_type!(
+    /// Identifies an audit event.
+    AuditEventId
+);

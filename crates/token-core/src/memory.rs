@@ -1,0 +1,190 @@
+//! An in-memory [`Store`]: for examples, for the domain's own tests, and for embedding teams
+//! that want to try the services before wiring a database. Not durable, not shared between
+//! processes, and not transactional (a failed service call may leave its audit record).
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::audit::AuditEvent;
+use crate::error::StoreError;
+use crate::ids::{AccessTokenId, AccountId, LearningAreaId};
+use crate::model::{AccessToken, Account, Email, LearningArea, Name, StatusFilter};
+use crate::secret::SecretHash;
+use crate::store::{AccessTokenQuery, AccessTokenRecord, NewAccessToken, NewAccount, Store};
+
+/// Everything kept in maps; ids count up from 1.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    accounts: BTreeMap<AccountId, (Account, SecretHash)>,
+    areas: BTreeMap<LearningAreaId, LearningArea>,
+    tokens: BTreeMap<AccessTokenId, (AccessToken, SecretHash)>,
+    /// The audit events written, oldest first.
+    pub audit: Vec<AuditEvent>,
+    next_id: i64,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn next(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn record(&self, id: AccessTokenId) -> Option<AccessTokenRecord> {
+        let (token, _) = self.tokens.get(&id)?;
+        Some(AccessTokenRecord {
+            token: token.clone(),
+            learning_area: self.areas.get(&token.learning_area_id)?.clone(),
+            creator: self.accounts.get(&token.created_by)?.0.clone(),
+        })
+    }
+
+    fn push(&mut self, mut audit: AuditEvent, id: i64) {
+        if let Some(target) = audit.target.as_mut() {
+            target.id.get_or_insert(id);
+        }
+        self.audit.push(audit);
+    }
+}
+
+impl Store for MemoryStore {
+    fn account(&mut self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        Ok(self.accounts.get(&id).map(|(a, _)| a.clone()))
+    }
+
+    fn account_credentials(&mut self, email: &Email) -> Result<Option<(Account, SecretHash)>, StoreError> {
+        Ok(self.accounts.values().find(|(a, _)| &a.email == email).cloned())
+    }
+
+    fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError> {
+        Ok(self.accounts.values().map(|(a, _)| a.clone()).collect())
+    }
+
+    fn count_accounts(&mut self) -> Result<i64, StoreError> {
+        Ok(self.accounts.len() as i64)
+    }
+
+    fn insert_account(&mut self, new: &NewAccount, audit: AuditEvent) -> Result<Account, StoreError> {
+        let id = AccountId::new(self.next());
+        let account = Account {
+            id,
+            email: new.email.clone(),
+            display_name: new.display_name.clone(),
+            role: new.role,
+            active: true,
+            created_at: new.created_at,
+        };
+        self.accounts.insert(id, (account.clone(), new.password_hash.clone()));
+        self.push(audit, id.get());
+        Ok(account)
+    }
+
+    fn update_account(&mut self, account: &Account, audit: AuditEvent) -> Result<(), StoreError> {
+        if let Some((stored, _)) = self.accounts.get_mut(&account.id) {
+            stored.role = account.role;
+            stored.active = account.active;
+            stored.display_name = account.display_name.clone();
+        }
+        self.push(audit, account.id.get());
+        Ok(())
+    }
+
+    fn learning_area(&mut self, id: LearningAreaId) -> Result<Option<LearningArea>, StoreError> {
+        Ok(self.areas.get(&id).cloned())
+    }
+
+    fn list_learning_areas(&mut self) -> Result<Vec<LearningArea>, StoreError> {
+        Ok(self.areas.values().cloned().collect())
+    }
+
+    fn count_learning_areas(&mut self) -> Result<i64, StoreError> {
+        Ok(self.areas.len() as i64)
+    }
+
+    fn insert_learning_area(
+        &mut self,
+        name: &Name,
+        created_at: OffsetDateTime,
+        audit: AuditEvent,
+    ) -> Result<LearningArea, StoreError> {
+        let id = LearningAreaId::new(self.next());
+        let area = LearningArea { id, name: name.clone(), created_at };
+        self.areas.insert(id, area.clone());
+        self.push(audit, id.get());
+        Ok(area)
+    }
+
+    fn rename_learning_area(&mut self, id: LearningAreaId, name: &Name, audit: AuditEvent) -> Result<(), StoreError> {
+        if let Some(area) = self.areas.get_mut(&id) {
+            area.name = name.clone();
+        }
+        self.push(audit, id.get());
+        Ok(())
+    }
+
+    fn access_token(&mut self, id: AccessTokenId) -> Result<Option<AccessTokenRecord>, StoreError> {
+        Ok(self.record(id))
+    }
+
+    fn list_access_tokens(
+        &mut self,
+        query: &AccessTokenQuery,
+        now: OffsetDateTime,
+    ) -> Result<Vec<AccessTokenRecord>, StoreError> {
+        let needle = query.name_contains.as_ref().map(|q| q.to_ascii_lowercase());
+        Ok(self
+            .tokens
+            .keys()
+            .rev()
+            .filter(|id| query.before.is_none_or(|before| **id < before))
+            .filter_map(|id| self.record(*id))
+            .filter(|r| query.learning_area_id.is_none_or(|area| r.token.learning_area_id == area))
+            .filter(|r| query.expiring_before.is_none_or(|at| r.token.expires_at > now && r.token.expires_at <= at))
+            .filter(|r| {
+                needle.as_ref().is_none_or(|n| r.token.name.as_str().to_ascii_lowercase().contains(n.as_str()))
+            })
+            .filter(|r| query.status.is_none_or(|s: StatusFilter| s.matches(r.token.status(now, &r.creator))))
+            .take(query.limit as usize)
+            .collect())
+    }
+
+    fn insert_access_token(&mut self, new: &NewAccessToken, audit: AuditEvent) -> Result<AccessToken, StoreError> {
+        let id = AccessTokenId::new(self.next());
+        let token = AccessToken {
+            id,
+            learning_area_id: new.learning_area_id,
+            name: new.name.clone(),
+            client_id: new.client_id.clone(),
+            created_by: new.created_by,
+            created_at: new.created_at,
+            expires_at: new.expires_at,
+            revoked_at: None,
+            revoked_by: None,
+            last_used_at: None,
+        };
+        self.tokens.insert(id, (token.clone(), new.secret_hash.clone()));
+        self.push(audit, id.get());
+        Ok(token)
+    }
+
+    fn update_access_token(&mut self, token: &AccessToken, audit: AuditEvent) -> Result<(), StoreError> {
+        if let Some((stored, _)) = self.tokens.get_mut(&token.id) {
+            stored.name = token.name.clone();
+            stored.expires_at = token.expires_at;
+            stored.revoked_at = token.revoked_at;
+            stored.revoked_by = token.revoked_by;
+        }
+        self.push(audit, token.id.get());
+        Ok(())
+    }
+
+    fn record_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError> {
+        self.audit.push(audit);
+        Ok(())
+    }
+}

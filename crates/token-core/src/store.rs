@@ -1,0 +1,187 @@
+//! What the domain needs from storage. `token-store` implements these traits with diesel; an
+//! embedding team may implement them over its own database.
+//!
+//! Methods are coarse: one per unit of work, and every write takes the audit event that
+//! records it, so the change and its record are written together. The services in
+//! [`crate::service`] expect to be called inside one transaction of the implementation (the
+//! `token-store` pool's `transaction` does that), so a check and the write it guards see the
+//! same data.
+
+use time::OffsetDateTime;
+
+use crate::audit::AuditEvent;
+use crate::error::StoreError;
+use crate::ids::{AccessTokenId, AccountId, BearerTokenId, LearningAreaId};
+use crate::model::{AccessToken, Account, Email, LearningArea, Name, Role, StatusFilter};
+use crate::secret::{ClientId, SecretHash};
+
+/// An access token with the things its answers always need: its learning area and its creator
+/// (whose state decides whether the token is suspended).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenRecord {
+    /// The token.
+    pub token: AccessToken,
+    /// Its learning area.
+    pub learning_area: LearningArea,
+    /// The administrator it acts as.
+    pub creator: Account,
+}
+
+/// A new access token, ready to insert.
+#[derive(Debug, Clone)]
+pub struct NewAccessToken {
+    /// Its learning area.
+    pub learning_area_id: LearningAreaId,
+    /// Its name.
+    pub name: Name,
+    /// Its public client id.
+    pub client_id: ClientId,
+    /// The argon2id hash of its secret.
+    pub secret_hash: SecretHash,
+    /// Its creator.
+    pub created_by: AccountId,
+    /// When.
+    pub created_at: OffsetDateTime,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A new account, ready to insert.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Login email.
+    pub email: Email,
+    /// Display name.
+    pub display_name: Name,
+    /// Role.
+    pub role: Role,
+    /// argon2id hash of the password.
+    pub password_hash: SecretHash,
+    /// When.
+    pub created_at: OffsetDateTime,
+}
+
+/// Which access tokens to list. Newest first (by id, which only grows), `limit` of them, older
+/// than the `before` cursor when it is given.
+#[derive(Debug, Clone, Default)]
+pub struct AccessTokenQuery {
+    /// Only tokens with this status at `now`.
+    pub status: Option<StatusFilter>,
+    /// Only tokens of this learning area.
+    pub learning_area_id: Option<LearningAreaId>,
+    /// Only tokens expiring (not yet expired) before this instant.
+    pub expiring_before: Option<OffsetDateTime>,
+    /// Only tokens whose name contains this text, ignoring ASCII case.
+    pub name_contains: Option<String>,
+    /// Only tokens with a smaller id (the cursor of the previous page).
+    pub before: Option<AccessTokenId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Storage for the admin-side services.
+pub trait Store {
+    /// One account.
+    fn account(&mut self, id: AccountId) -> Result<Option<Account>, StoreError>;
+    /// An account and its password hash, by email.
+    fn account_credentials(&mut self, email: &Email) -> Result<Option<(Account, SecretHash)>, StoreError>;
+    /// All accounts, oldest first.
+    fn list_accounts(&mut self) -> Result<Vec<Account>, StoreError>;
+    /// How many accounts exist.
+    fn count_accounts(&mut self) -> Result<i64, StoreError>;
+    /// Inserts an account; the audit event's target id is set to the new id.
+    fn insert_account(&mut self, new: &NewAccount, audit: AuditEvent) -> Result<Account, StoreError>;
+    /// Writes an account's role, active flag and display name (never its email or password).
+    fn update_account(&mut self, account: &Account, audit: AuditEvent) -> Result<(), StoreError>;
+
+    /// One learning area.
+    fn learning_area(&mut self, id: LearningAreaId) -> Result<Option<LearningArea>, StoreError>;
+    /// All learning areas, oldest first.
+    fn list_learning_areas(&mut self) -> Result<Vec<LearningArea>, StoreError>;
+    /// How many learning areas exist.
+    fn count_learning_areas(&mut self) -> Result<i64, StoreError>;
+    /// Inserts a learning area; the audit event's target id is set to the new id.
+    fn insert_learning_area(
+        &mut self,
+        name: &Name,
+        created_at: OffsetDateTime,
+        audit: AuditEvent,
+    ) -> Result<LearningArea, StoreError>;
+    /// Renames a learning area.
+    fn rename_learning_area(&mut self, id: LearningAreaId, name: &Name, audit: AuditEvent) -> Result<(), StoreError>;
+
+    /// One access token with its area and creator.
+    fn access_token(&mut self, id: AccessTokenId) -> Result<Option<AccessTokenRecord>, StoreError>;
+    /// A page of access tokens; `now` decides the status filter.
+    fn list_access_tokens(
+        &mut self,
+        query: &AccessTokenQuery,
+        now: OffsetDateTime,
+    ) -> Result<Vec<AccessTokenRecord>, StoreError>;
+    /// Inserts an access token; the audit event's target id is set to the new id.
+    fn insert_access_token(&mut self, new: &NewAccessToken, audit: AuditEvent) -> Result<AccessToken, StoreError>;
+    /// Writes the mutable fields of an access token: name, expiry, revocation. Never its
+    /// learning area, client id, secret hash or creator.
+    fn update_access_token(&mut self, token: &AccessToken, audit: AuditEvent) -> Result<(), StoreError>;
+
+    /// Records an event that goes with no change (a refused act).
+    fn record_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError>;
+}
+
+/// An access token as an OAuth2 client: with its secret hash, for the one place that verifies.
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    /// The access token.
+    pub token: AccessToken,
+    /// The argon2id hash of its secret.
+    pub secret_hash: SecretHash,
+    /// Its creator.
+    pub creator: Account,
+}
+
+/// A new bearer token row: only the SHA-256 of the token is kept.
+#[derive(Debug, Clone)]
+pub struct NewBearerToken {
+    /// SHA-256 of the bearer token.
+    pub token_hash: [u8; 32],
+    /// The access token it was issued to.
+    pub access_token_id: AccessTokenId,
+    /// When.
+    pub issued_at: OffsetDateTime,
+    /// When it stops working (never after the access token's expiry).
+    pub expires_at: OffsetDateTime,
+}
+
+/// A stored bearer token with everything validation needs, read in one query.
+#[derive(Debug, Clone)]
+pub struct BearerRecord {
+    /// Its row id.
+    pub id: BearerTokenId,
+    /// When it was issued.
+    pub issued_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+    /// When it was revoked through `/oauth/revoke`.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The access token it was issued to, with area and creator.
+    pub access_token: AccessTokenRecord,
+}
+
+/// Storage for the OAuth2 grant and bearer validation.
+pub trait OAuthStore {
+    /// The access token whose client id this is, with its secret hash and creator.
+    fn client(&mut self, client_id: &ClientId) -> Result<Option<ClientRecord>, StoreError>;
+    /// Stores a new bearer token.
+    fn insert_bearer_token(&mut self, new: &NewBearerToken) -> Result<BearerTokenId, StoreError>;
+    /// The bearer token with this hash, joined with its access token, area and creator.
+    fn bearer_token(&mut self, token_hash: &[u8; 32]) -> Result<Option<BearerRecord>, StoreError>;
+    /// Marks a bearer token revoked (keeps an earlier revocation time).
+    fn revoke_bearer_token(&mut self, id: BearerTokenId, at: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError>;
+    /// Moves `last_used_at` forward for each token (never back).
+    fn touch_access_tokens(&mut self, last_used: &[(AccessTokenId, OffsetDateTime)]) -> Result<(), StoreError>;
+    /// Deletes bearer tokens that can never work again: expired, revoked, or of a revoked or
+    /// expired access token. Returns how many.
+    fn purge_bearer_tokens(&mut self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Records an event that goes with no change (a refused token request).
+    fn record_oauth_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError>;
+}
