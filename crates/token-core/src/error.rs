@@ -106,3 +106,17 @@ impl CoreError {
 fn describe(fields: &[FieldError]) -> String {
     fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
 }
+
+/// Decides whether a transaction ended by an error still commits. Some refusals must leave a
+/// trace (a failed login, a refused token request): their only write is the audit record of
+/// the refusal, and rolling it back would erase the evidence.
+pub trait CommitOnError {
+    /// Whether the transaction that produced this error commits anyway.
+    fn commit_anyway(&self) -> bool;
+}
+
+impl CommitOnError for CoreError {
+    fn commit_anyway(&self) -> bool {
+        matches!(self, CoreError::BadCredentials)
+    }
+}

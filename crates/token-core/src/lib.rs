@@ -11,7 +11,7 @@ pub mod secret;
 pub mod service;
 pub mod store;
 
-pub use error::{CoreError, StoreError};
+pub use error::{CommitOnError, CoreError, StoreError};
 
 #[cfg(test)]
 mod rules_tests;

@@ -1,0 +1,67 @@
+//! The schema, kept by hand with portable types only, so one diesel code path serves SQLite and
+//! PostgreSQL. It must match both migration trees (the store tests would fail otherwise).
+
+diesel::table! {
+    learning_areas (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        active -> Bool,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    access_tokens (id) {
+        id -> BigInt,
+        learning_area_id -> BigInt,
+        name -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<BigInt>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_kind -> Nullable<Text>,
+        target_id -> Nullable<BigInt>,
+        outcome -> Text,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    bearer_tokens (id) {
+        id -> BigInt,
+        token_hash -> Binary,
+        access_token_id -> BigInt,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(access_tokens -> learning_areas (learning_area_id));
+diesel::joinable!(bearer_tokens -> access_tokens (access_token_id));
+diesel::allow_tables_to_appear_in_same_query!(learning_areas, accounts, access_tokens, audit_events, bearer_tokens);

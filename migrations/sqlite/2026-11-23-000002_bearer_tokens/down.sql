@@ -1,0 +1,1 @@
+DROP TABLE bearer_tokens;
