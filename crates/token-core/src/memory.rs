@@ -145,9 +145,7 @@ impl Store for MemoryStore {
             .filter_map(|id| self.record(*id))
             .filter(|r| query.learning_area_id.is_none_or(|area| r.token.learning_area_id == area))
             .filter(|r| query.expiring_before.is_none_or(|at| r.token.expires_at > now && r.token.expires_at <= at))
-            .filter(|r| {
-                needle.as_ref().is_none_or(|n| r.token.name.as_str().to_ascii_lowercase().contains(n.as_str()))
-            })
+            .filter(|r| needle.as_ref().is_none_or(|n| r.token.name.as_str().to_ascii_lowercase().contains(n.as_str())))
             .filter(|r| query.status.is_none_or(|s: StatusFilter| s.matches(r.token.status(now, &r.creator))))
             .take(query.limit as usize)
             .collect())

@@ -318,10 +318,7 @@ impl ExpiryPolicy {
         if expires_at - created_at > self.max_lifetime {
             return Err(CoreError::invalid(
                 "expires_at",
-                format!(
-                    "may be at most {} days after the token's creation",
-                    self.max_lifetime.whole_days()
-                ),
+                format!("may be at most {} days after the token's creation", self.max_lifetime.whole_days()),
             ));
         }
         Ok(expires_at)

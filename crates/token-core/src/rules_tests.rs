@@ -10,7 +10,9 @@ use crate::ids::{AccountId, LearningAreaId};
 use crate::memory::MemoryStore;
 use crate::model::{ExpiryPolicy, Name, Role, StatusFilter, SuspendReason, TokenStatus};
 use crate::secret::{HashParams, Password, SecretHasher};
-use crate::service::{self, Caller, CreateAccessToken, CreateAccount, CreatedAccessToken, EditAccessToken, ListAccessTokens};
+use crate::service::{
+    self, Caller, CreateAccessToken, CreateAccount, CreatedAccessToken, EditAccessToken, ListAccessTokens,
+};
 use crate::store::Store;
 
 const START: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
@@ -30,7 +32,14 @@ impl World {
         let mut store = MemoryStore::new();
         let clock = ManualClock::new(START);
         let hasher = SecretHasher::new(HashParams::insecure_for_tests()).unwrap();
-        let admin = service::create_account(&mut store, &clock, &hasher, Caller::System, account("admin@example.com", Role::Administrator)).unwrap();
+        let admin = service::create_account(
+            &mut store,
+            &clock,
+            &hasher,
+            Caller::System,
+            account("admin@example.com", Role::Administrator),
+        )
+        .unwrap();
         let caller = Caller::Account(admin.id);
         let area = service::create_learning_area(&mut store, &clock, caller, "Sales").unwrap();
         Self { store, clock, hasher, policy: ExpiryPolicy::default(), admin: caller, admin_id: admin.id, area: area.id }
@@ -40,19 +49,31 @@ impl World {
         self.create_as(self.admin, name, expires_at)
     }
 
-    fn create_as(&mut self, caller: Caller, name: &str, expires_at: Option<OffsetDateTime>) -> Result<CreatedAccessToken, CoreError> {
+    fn create_as(
+        &mut self,
+        caller: Caller,
+        name: &str,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<CreatedAccessToken, CoreError> {
         let request = CreateAccessToken { learning_area_id: Some(self.area), name: name.to_owned(), expires_at };
         service::create_access_token(&mut self.store, &self.clock, &self.hasher, &self.policy, caller, request)
     }
 
     fn add_account(&mut self, email: &str, role: Role) -> Caller {
-        let account = service::create_account(&mut self.store, &self.clock, &self.hasher, self.admin, account(email, role)).unwrap();
+        let account =
+            service::create_account(&mut self.store, &self.clock, &self.hasher, self.admin, account(email, role))
+                .unwrap();
         Caller::Account(account.id)
     }
 }
 
 fn account(email: &str, role: Role) -> CreateAccount {
-    CreateAccount { email: email.to_owned(), display_name: "Someone".to_owned(), role, password: Password::new("a long enough password").unwrap() }
+    CreateAccount {
+        email: email.to_owned(),
+        display_name: "Someone".to_owned(),
+        role,
+        password: Password::new("a long enough password").unwrap(),
+    }
 }
 
 fn invalid_fields(error: CoreError) -> Vec<&'static str> {
@@ -102,8 +123,20 @@ fn expiry_may_not_exceed_the_maximum_lifetime() {
 #[test]
 fn every_invalid_field_is_reported_and_nothing_is_written() {
     let mut world = World::new();
-    let request = CreateAccessToken { learning_area_id: Some(LearningAreaId::new(999)), name: " ".into(), expires_at: Some(START) };
-    let error = service::create_access_token(&mut world.store, &world.clock, &world.hasher, &world.policy, world.admin, request).unwrap_err();
+    let request = CreateAccessToken {
+        learning_area_id: Some(LearningAreaId::new(999)),
+        name: " ".into(),
+        expires_at: Some(START),
+    };
+    let error = service::create_access_token(
+        &mut world.store,
+        &world.clock,
+        &world.hasher,
+        &world.policy,
+        world.admin,
+        request,
+    )
+    .unwrap_err();
     assert_eq!(invalid_fields(error), ["name", "expires_at", "learning_area_id"]);
     assert!(world.store.list_access_tokens(&Default::default(), START).unwrap().is_empty());
 }
@@ -113,9 +146,24 @@ fn creating_a_token_needs_a_learning_area_and_says_so_when_none_exists() {
     let mut store = MemoryStore::new();
     let clock = ManualClock::new(START);
     let hasher = SecretHasher::new(HashParams::insecure_for_tests()).unwrap();
-    let admin = service::create_account(&mut store, &clock, &hasher, Caller::System, account("a@example.com", Role::Administrator)).unwrap();
+    let admin = service::create_account(
+        &mut store,
+        &clock,
+        &hasher,
+        Caller::System,
+        account("a@example.com", Role::Administrator),
+    )
+    .unwrap();
     let request = CreateAccessToken { learning_area_id: None, name: "Zapier".into(), expires_at: None };
-    let error = service::create_access_token(&mut store, &clock, &hasher, &ExpiryPolicy::default(), Caller::Account(admin.id), request).unwrap_err();
+    let error = service::create_access_token(
+        &mut store,
+        &clock,
+        &hasher,
+        &ExpiryPolicy::default(),
+        Caller::Account(admin.id),
+        request,
+    )
+    .unwrap_err();
     assert!(matches!(error, CoreError::NoLearningAreas));
     assert!(error.to_string().contains("create a learning area first"));
 }
@@ -126,7 +174,15 @@ fn the_learning_area_is_fixed_at_creation() {
     let created = world.create("Zapier", None).unwrap();
     let other = service::create_learning_area(&mut world.store, &world.clock, world.admin, "Marketing").unwrap();
     let edit = EditAccessToken { learning_area_id: Some(other.id), ..Default::default() };
-    let error = service::edit_access_token(&mut world.store, &world.clock, &world.policy, world.admin, created.details.record.token.id, edit).unwrap_err();
+    let error = service::edit_access_token(
+        &mut world.store,
+        &world.clock,
+        &world.policy,
+        world.admin,
+        created.details.record.token.id,
+        edit,
+    )
+    .unwrap_err();
     assert!(matches!(error, CoreError::LearningAreaImmutable));
     assert!(error.to_string().contains("create a new access token"));
     let token = world.store.access_token(created.details.record.token.id).unwrap().unwrap();
@@ -137,8 +193,13 @@ fn the_learning_area_is_fixed_at_creation() {
 fn name_and_expiry_can_be_edited_while_the_token_lives() {
     let mut world = World::new();
     let id = world.create("Zapier", None).unwrap().details.record.token.id;
-    let edit = EditAccessToken { name: Some(" Zapier Prod ".into()), expires_at: Some(START + Duration::days(30)), learning_area_id: Some(world.area) };
-    let edited = service::edit_access_token(&mut world.store, &world.clock, &world.policy, world.admin, id, edit).unwrap();
+    let edit = EditAccessToken {
+        name: Some(" Zapier Prod ".into()),
+        expires_at: Some(START + Duration::days(30)),
+        learning_area_id: Some(world.area),
+    };
+    let edited =
+        service::edit_access_token(&mut world.store, &world.clock, &world.policy, world.admin, id, edit).unwrap();
     assert_eq!(edited.record.token.name.as_str(), "Zapier Prod");
     assert_eq!(edited.record.token.expires_at, START + Duration::days(30));
     assert_eq!(world.store.audit.last().unwrap().action, AuditAction::AccessTokenEdit);
@@ -150,7 +211,8 @@ fn an_expired_token_cannot_be_edited_back_to_life() {
     let id = world.create("Zapier", Some(START + Duration::days(1))).unwrap().details.record.token.id;
     world.clock.advance(Duration::days(2));
     let edit = EditAccessToken { expires_at: Some(START + Duration::days(100)), ..Default::default() };
-    let error = service::edit_access_token(&mut world.store, &world.clock, &world.policy, world.admin, id, edit).unwrap_err();
+    let error =
+        service::edit_access_token(&mut world.store, &world.clock, &world.policy, world.admin, id, edit).unwrap_err();
     assert!(matches!(error, CoreError::NotEditable { status: "expired" }));
 }
 
@@ -160,7 +222,8 @@ fn a_revoked_token_cannot_be_edited() {
     let id = world.create("Zapier", None).unwrap().details.record.token.id;
     service::revoke_access_token(&mut world.store, &world.clock, world.admin, id).unwrap();
     let edit = EditAccessToken { name: Some("again".into()), ..Default::default() };
-    let error = service::edit_access_token(&mut world.store, &world.clock, &world.policy, world.admin, id, edit).unwrap_err();
+    let error =
+        service::edit_access_token(&mut world.store, &world.clock, &world.policy, world.admin, id, edit).unwrap_err();
     assert!(matches!(error, CoreError::NotEditable { status: "revoked" }));
 }
 
@@ -198,8 +261,14 @@ fn only_an_active_administrator_may_manage_tokens() {
     let manager = world.add_account("manager@example.com", Role::Manager);
     assert!(matches!(world.create_as(manager, "Zapier", None), Err(CoreError::Forbidden)));
     let id = world.create("Zapier", None).unwrap().details.record.token.id;
-    assert!(matches!(service::revoke_access_token(&mut world.store, &world.clock, manager, id), Err(CoreError::Forbidden)));
-    assert!(matches!(service::get_access_token(&mut world.store, &world.clock, manager, id), Err(CoreError::Forbidden)));
+    assert!(matches!(
+        service::revoke_access_token(&mut world.store, &world.clock, manager, id),
+        Err(CoreError::Forbidden)
+    ));
+    assert!(matches!(
+        service::get_access_token(&mut world.store, &world.clock, manager, id),
+        Err(CoreError::Forbidden)
+    ));
 
     let other_admin = world.add_account("other@example.com", Role::Administrator);
     let Caller::Account(other_id) = other_admin else { unreachable!() };
@@ -212,7 +281,10 @@ fn managers_may_read_learning_areas() {
     let mut world = World::new();
     let manager = world.add_account("manager@example.com", Role::Manager);
     assert_eq!(service::list_learning_areas(&mut world.store, manager).unwrap().len(), 1);
-    assert!(matches!(service::create_learning_area(&mut world.store, &world.clock, manager, "X"), Err(CoreError::Forbidden)));
+    assert!(matches!(
+        service::create_learning_area(&mut world.store, &world.clock, manager, "X"),
+        Err(CoreError::Forbidden)
+    ));
 }
 
 #[test]
@@ -246,12 +318,23 @@ fn the_secret_is_shown_once_and_stored_only_as_a_hash() {
 #[test]
 fn listing_filters_by_status_and_pages_newest_first() {
     let mut world = World::new();
-    let ids: Vec<_> = (0..5).map(|i| world.create(&format!("token {i}"), None).unwrap().details.record.token.id).collect();
+    let ids: Vec<_> =
+        (0..5).map(|i| world.create(&format!("token {i}"), None).unwrap().details.record.token.id).collect();
     service::revoke_access_token(&mut world.store, &world.clock, world.admin, ids[1]).unwrap();
 
-    let page = service::list_access_tokens(&mut world.store, &world.clock, world.admin, ListAccessTokens { limit: Some(2), ..Default::default() }).unwrap();
+    let page = service::list_access_tokens(
+        &mut world.store,
+        &world.clock,
+        world.admin,
+        ListAccessTokens { limit: Some(2), ..Default::default() },
+    )
+    .unwrap();
     assert_eq!(page.items.iter().map(|t| t.record.token.id).collect::<Vec<_>>(), [ids[4], ids[3]]);
-    let next = ListAccessTokens { limit: Some(2), before: page.next_cursor.map(crate::ids::AccessTokenId::new), ..Default::default() };
+    let next = ListAccessTokens {
+        limit: Some(2),
+        before: page.next_cursor.map(crate::ids::AccessTokenId::new),
+        ..Default::default()
+    };
     let page = service::list_access_tokens(&mut world.store, &world.clock, world.admin, next).unwrap();
     assert_eq!(page.items.iter().map(|t| t.record.token.id).collect::<Vec<_>>(), [ids[2], ids[1]]);
 
@@ -260,7 +343,12 @@ fn listing_filters_by_status_and_pages_newest_first() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.next_cursor, None);
     assert!(matches!(
-        service::list_access_tokens(&mut world.store, &world.clock, world.admin, ListAccessTokens { limit: Some(501), ..Default::default() }),
+        service::list_access_tokens(
+            &mut world.store,
+            &world.clock,
+            world.admin,
+            ListAccessTokens { limit: Some(501), ..Default::default() }
+        ),
         Err(CoreError::Invalid(_))
     ));
 }
@@ -280,6 +368,8 @@ fn every_change_leaves_an_audit_event_naming_actor_and_target() {
 #[test]
 fn an_unknown_token_is_not_found() {
     let mut world = World::new();
-    let error = service::get_access_token(&mut world.store, &world.clock, world.admin, crate::ids::AccessTokenId::new(404)).unwrap_err();
+    let error =
+        service::get_access_token(&mut world.store, &world.clock, world.admin, crate::ids::AccessTokenId::new(404))
+            .unwrap_err();
     assert!(matches!(error, CoreError::NotFound(Entity::AccessToken)));
 }

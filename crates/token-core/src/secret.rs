@@ -199,7 +199,7 @@ impl Password {
     /// A new password, checked for length.
     pub fn new(raw: &str) -> Result<Self, CoreError> {
         let n_chars = raw.chars().count();
-        if n_chars < Self::MIN_LEN || n_chars > Self::MAX_LEN {
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&n_chars) {
             return Err(CoreError::invalid(
                 "password",
                 format!("must be {} to {} characters long", Self::MIN_LEN, Self::MAX_LEN),
@@ -341,9 +341,7 @@ mod tests {
 
     #[test]
     fn generated_credentials_are_well_formed_and_distinct() {
-        for format in
-            [TokenFormat::CLIENT_ID, TokenFormat::CLIENT_SECRET, TokenFormat::BEARER, TokenFormat::SESSION]
-        {
+        for format in [TokenFormat::CLIENT_ID, TokenFormat::CLIENT_SECRET, TokenFormat::BEARER, TokenFormat::SESSION] {
             let a = format.generate().unwrap();
             let b = format.generate().unwrap();
             assert_ne!(a, b);

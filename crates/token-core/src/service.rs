@@ -524,7 +524,5 @@ fn revoke(token: &mut AccessToken, now: OffsetDateTime, by: Option<AccountId>) {
 
 /// Formats an instant as RFC 3339 UTC, the way tokend shows every time.
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    at.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

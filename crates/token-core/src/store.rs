@@ -176,7 +176,12 @@ pub trait OAuthStore {
     /// The bearer token with this hash, joined with its access token, area and creator.
     fn bearer_token(&mut self, token_hash: &[u8; 32]) -> Result<Option<BearerRecord>, StoreError>;
     /// Marks a bearer token revoked (keeps an earlier revocation time).
-    fn revoke_bearer_token(&mut self, id: BearerTokenId, at: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError>;
+    fn revoke_bearer_token(
+        &mut self,
+        id: BearerTokenId,
+        at: OffsetDateTime,
+        audit: AuditEvent,
+    ) -> Result<(), StoreError>;
     /// Moves `last_used_at` forward for each token (never back).
     fn touch_access_tokens(&mut self, last_used: &[(AccessTokenId, OffsetDateTime)]) -> Result<(), StoreError>;
     /// Deletes bearer tokens that can never work again: expired, revoked, or of a revoked or
@@ -184,4 +189,15 @@ pub trait OAuthStore {
     fn purge_bearer_tokens(&mut self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Records an event that goes with no change (a refused token request).
     fn record_oauth_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError>;
+}
+
+/// Hands out an [`OAuthStore`] for one short unit of work. The OAuth2 grant holds no
+/// connection while it runs argon2, so it asks for the store twice (look up, then issue)
+/// instead of taking one for the whole request.
+pub trait OAuthStorage: Send + Sync {
+    /// Runs `f` with a store; the connection is released when `f` returns.
+    fn with_oauth_store<T>(
+        &self,
+        f: impl FnOnce(&mut dyn OAuthStore) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
 }

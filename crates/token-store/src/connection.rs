@@ -98,7 +98,10 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), diesel::ConnectionError> {
-        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map(|_| ())
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {

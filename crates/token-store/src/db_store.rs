@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use token_core::StoreError;
 use token_core::audit::AuditEvent;
 use token_core::ids::{AccessTokenId, AccountId, BearerTokenId, LearningAreaId};
 use token_core::model::{AccessToken, Account, Email, LearningArea, Name, Role, StatusFilter};
@@ -11,7 +12,6 @@ use token_core::store::{
     AccessTokenQuery, AccessTokenRecord, BearerRecord, ClientRecord, NewAccessToken, NewAccount, NewBearerToken,
     OAuthStore, Store,
 };
-use token_core::StoreError;
 
 use crate::connection::DbConnection;
 use crate::schema::{access_tokens, accounts, audit_events, bearer_tokens, learning_areas};
@@ -444,7 +444,12 @@ impl OAuthStore for DbStore<'_> {
         }))
     }
 
-    fn revoke_bearer_token(&mut self, id: BearerTokenId, at: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError> {
+    fn revoke_bearer_token(
+        &mut self,
+        id: BearerTokenId,
+        at: OffsetDateTime,
+        audit: AuditEvent,
+    ) -> Result<(), StoreError> {
         diesel::update(bearer_tokens::table.find(id.get()).filter(bearer_tokens::revoked_at.is_null()))
             .set(bearer_tokens::revoked_at.eq(to_db(at)))
             .execute(self.conn)

@@ -15,8 +15,8 @@ pub mod schema;
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use diesel::Connection;
+use diesel::connection::SimpleConnection;
 use token_core::{CommitOnError, StoreError};
 
 pub use connection::{DatabaseUrl, DbConnection};
@@ -180,5 +180,14 @@ impl Db {
                 }
             }
         }
+    }
+}
+
+impl token_core::store::OAuthStorage for Db {
+    fn with_oauth_store<T>(
+        &self,
+        f: impl FnOnce(&mut dyn token_core::store::OAuthStore) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.run(|store| f(store))
     }
 }

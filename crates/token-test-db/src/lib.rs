@@ -10,9 +10,9 @@
 //! skipped, unless `TOKEND_REQUIRE_POSTGRES=1`, in which case it fails: CI sets both, so a
 //! missing server can never pass as green.
 
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::Connection;
 
 /// The variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "TOKEND_TEST_POSTGRES_URL";
@@ -50,7 +50,9 @@ impl TestDb {
     pub fn postgres() -> Option<Self> {
         let Ok(base_url) = std::env::var(POSTGRES_URL_VAR) else {
             if std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v == "1") {
-                panic!("{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set: PostgreSQL tests may not be skipped");
+                panic!(
+                    "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set: PostgreSQL tests may not be skipped"
+                );
             }
             eprintln!("skipped: {POSTGRES_URL_VAR} is not set, PostgreSQL half of this test not run");
             return None;

@@ -1,15 +1,17 @@
 //! Store tests: every one runs on SQLite and on PostgreSQL (see `token_test_db::backend_tests!`).
 
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
+use token_core::CoreError;
 use token_core::audit::{Actor, AuditAction, AuditEvent};
 use token_core::clock::ManualClock;
 use token_core::ids::AccessTokenId;
 use token_core::model::{ExpiryPolicy, Role, StatusFilter, TokenStatus};
-use token_core::secret::{fast_hash, ClientId, HashParams, Password, SecretHasher};
+use token_core::secret::{ClientId, HashParams, Password, SecretHasher, fast_hash};
 use token_core::service::{self, Caller, CreateAccessToken, CreateAccount, ListAccessTokens};
 use token_core::store::{NewBearerToken, OAuthStore, Store};
-use token_core::CoreError;
 use token_store::{Db, PoolOptions};
 
 const START: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
@@ -27,7 +29,15 @@ fn fixture(url: &str) -> Fixture {
     let clock = ManualClock::new(START);
     let hasher = SecretHasher::new(HashParams::insecure_for_tests()).unwrap();
     let admin = db
-        .transaction(|s| service::create_account(s, &clock, &hasher, Caller::System, account("admin@example.com", Role::Administrator)))
+        .transaction(|s| {
+            service::create_account(
+                s,
+                &clock,
+                &hasher,
+                Caller::System,
+                account("admin@example.com", Role::Administrator),
+            )
+        })
         .unwrap();
     let admin = Caller::Account(admin.id);
     let area = db.transaction(|s| service::create_learning_area(s, &clock, admin, "Sales")).unwrap().id;
@@ -35,7 +45,12 @@ fn fixture(url: &str) -> Fixture {
 }
 
 fn account(email: &str, role: Role) -> CreateAccount {
-    CreateAccount { email: email.into(), display_name: "Someone".into(), role, password: Password::new("a long enough password").unwrap() }
+    CreateAccount {
+        email: email.into(),
+        display_name: "Someone".into(),
+        role,
+        password: Password::new("a long enough password").unwrap(),
+    }
 }
 
 impl Fixture {
@@ -46,7 +61,9 @@ impl Fixture {
     fn create_as(&self, caller: Caller, name: &str, expires_at: Option<OffsetDateTime>) -> service::CreatedAccessToken {
         let request = CreateAccessToken { learning_area_id: Some(self.area), name: name.into(), expires_at };
         self.db
-            .transaction(|s| service::create_access_token(s, &self.clock, &self.hasher, &ExpiryPolicy::default(), caller, request))
+            .transaction(|s| {
+                service::create_access_token(s, &self.clock, &self.hasher, &ExpiryPolicy::default(), caller, request)
+            })
             .unwrap()
     }
 

@@ -1,0 +1,246 @@
+//! The three defences of the token endpoint against argon2's cost: a failure throttle per
+//! client id, a bounded number of concurrent verifications, and a cache of recent successful
+//! verifications (see `docs/decisions/0001-verifier-cache.md`).
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, PoisonError};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use time::{Duration, OffsetDateTime};
+
+/// How many failures lock a client id, for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    /// Failures allowed in one window.
+    pub max_failures: u32,
+    /// The window; after the last allowed failure, attempts wait until it ends.
+    pub window: Duration,
+    /// Most client ids tracked at once (bounds memory under a flood of random ids).
+    pub max_tracked: usize,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self { max_failures: 5, window: Duration::minutes(1), max_tracked: 100_000 }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    window_start: OffsetDateTime,
+}
+
+/// Counts failed authentications per client id and refuses attempts, without hashing, once a
+/// client id has failed too often in the current window.
+#[derive(Debug)]
+pub struct FailureThrottle {
+    config: ThrottleConfig,
+    entries: Mutex<HashMap<String, Failures>>,
+}
+
+impl FailureThrottle {
+    /// A throttle with `config`.
+    pub fn new(config: ThrottleConfig) -> Self {
+        Self { config, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// `Err(seconds)` when `client_id` must wait that many whole seconds (at least 1).
+    pub fn check(&self, client_id: &str, now: OffsetDateTime) -> Result<(), u64> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        match entries.get(client_id) {
+            Some(f) if f.count >= self.config.max_failures && now < f.window_start + self.config.window => {
+                let wait = (f.window_start + self.config.window - now).whole_seconds().max(1);
+                Err(wait.unsigned_abs())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one failure.
+    pub fn record_failure(&self, client_id: &str, now: OffsetDateTime) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.config.max_tracked && !entries.contains_key(client_id) {
+            let window = self.config.window;
+            entries.retain(|_, f| now < f.window_start + window);
+            if entries.len() >= self.config.max_tracked {
+                return;
+            }
+        }
+        let entry = entries.entry(client_id.to_owned()).or_insert(Failures { count: 0, window_start: now });
+        if now >= entry.window_start + self.config.window {
+            *entry = Failures { count: 0, window_start: now };
+        }
+        entry.count += 1;
+    }
+
+    /// Forgets the failures of a client that just authenticated.
+    pub fn record_success(&self, client_id: &str) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id);
+    }
+}
+
+/// A counting semaphore: at most `n` argon2 verifications run at once, so a flood of token
+/// requests cannot take every core from the requests that only validate bearer tokens.
+#[derive(Debug)]
+pub struct VerifierSlots {
+    free: Mutex<usize>,
+    released: Condvar,
+    wait: std::time::Duration,
+}
+
+/// A held slot; released on drop.
+#[derive(Debug)]
+pub struct Slot<'a>(&'a VerifierSlots);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.released.notify_one();
+    }
+}
+
+impl VerifierSlots {
+    /// `n` slots; a caller waits at most `wait` for one.
+    pub fn new(n: usize, wait: std::time::Duration) -> Self {
+        Self { free: Mutex::new(n.max(1)), released: Condvar::new(), wait }
+    }
+
+    /// A slot, or `None` when none freed up in time.
+    pub fn acquire(&self) -> Option<Slot<'_>> {
+        let free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut free, _) = self
+            .released
+            .wait_timeout_while(free, self.wait, |free| *free == 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(Slot(self))
+    }
+}
+
+/// Remembers, per client id, an HMAC of the last secret that verified against the stored
+/// argon2id hash, keyed with a random per-process key. A repeat request with the same secret
+/// is then checked with one HMAC instead of one argon2 verify. The MAC covers the stored hash
+/// too, so an entry can only ever vouch for the hash it was made against; the token's status
+/// is still read from the database on every request, so revocation needs no cache invalidation
+/// to be effective (entries are dropped on revoke anyway, to keep memory tidy).
+pub struct VerifiedCache {
+    key: [u8; 32],
+    entries: Mutex<HashMap<String, [u8; 32]>>,
+    max_entries: usize,
+}
+
+impl std::fmt::Debug for VerifiedCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCache").field("max_entries", &self.max_entries).finish_non_exhaustive()
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl VerifiedCache {
+    /// An empty cache with a fresh random key.
+    pub fn new(max_entries: usize) -> Result<Self, getrandom::Error> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)?;
+        Ok(Self { key, entries: Mutex::new(HashMap::new()), max_entries })
+    }
+
+    fn mac(&self, client_id: &str, secret: &str, stored_hash: &str) -> [u8; 32] {
+        let Ok(mut mac) = HmacSha256::new_from_slice(&self.key) else { return [0; 32] };
+        for part in [client_id, secret, stored_hash] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether this exact secret verified against this exact stored hash before.
+    pub fn vouches_for(&self, client_id: &str, secret: &str, stored_hash: &str) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(known) = entries.get(client_id) else { return false };
+        let presented = self.mac(client_id, secret, stored_hash);
+        bool::from(known.ct_eq(&presented))
+    }
+
+    /// Remembers a successful verification.
+    pub fn remember(&self, client_id: &str, secret: &str, stored_hash: &str) {
+        let mac = self.mac(client_id, secret, stored_hash);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.max_entries && !entries.contains_key(client_id) {
+            entries.clear();
+        }
+        entries.insert(client_id.to_owned(), mac);
+    }
+
+    /// Forgets a client (its token was revoked).
+    pub fn forget(&self, client_id: &str) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(client_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
+
+    #[test]
+    fn a_client_id_is_locked_after_repeated_failures_until_the_window_passes() {
+        let throttle = FailureThrottle::new(ThrottleConfig::default());
+        for _ in 0..5 {
+            assert_eq!(throttle.check("tkc_a", T0), Ok(()));
+            throttle.record_failure("tkc_a", T0);
+        }
+        assert_eq!(throttle.check("tkc_a", T0 + Duration::seconds(10)), Err(50));
+        assert_eq!(throttle.check("tkc_b", T0), Ok(()), "other ids are not affected");
+        assert_eq!(throttle.check("tkc_a", T0 + Duration::minutes(1)), Ok(()));
+    }
+
+    #[test]
+    fn a_success_clears_the_failures() {
+        let throttle = FailureThrottle::new(ThrottleConfig::default());
+        for _ in 0..4 {
+            throttle.record_failure("tkc_a", T0);
+        }
+        throttle.record_success("tkc_a");
+        throttle.record_failure("tkc_a", T0);
+        assert_eq!(throttle.check("tkc_a", T0), Ok(()));
+    }
+
+    #[test]
+    fn the_throttle_tracks_a_bounded_number_of_ids() {
+        let throttle = FailureThrottle::new(ThrottleConfig { max_tracked: 3, ..Default::default() });
+        for i in 0..10 {
+            throttle.record_failure(&format!("tkc_{i}"), T0);
+        }
+        assert!(throttle.entries.lock().unwrap().len() <= 3);
+    }
+
+    #[test]
+    fn the_cache_vouches_only_for_the_same_secret_and_hash() {
+        let cache = VerifiedCache::new(10).unwrap();
+        cache.remember("tkc_a", "tks_secret", "$argon2id$hash");
+        assert!(cache.vouches_for("tkc_a", "tks_secret", "$argon2id$hash"));
+        assert!(!cache.vouches_for("tkc_a", "tks_other", "$argon2id$hash"));
+        assert!(!cache.vouches_for("tkc_a", "tks_secret", "$argon2id$other"));
+        assert!(!cache.vouches_for("tkc_b", "tks_secret", "$argon2id$hash"));
+        cache.forget("tkc_a");
+        assert!(!cache.vouches_for("tkc_a", "tks_secret", "$argon2id$hash"));
+    }
+
+    #[test]
+    fn slots_bound_concurrent_verifications() {
+        let slots = VerifierSlots::new(1, std::time::Duration::from_millis(10));
+        let held = slots.acquire().unwrap();
+        assert!(slots.acquire().is_none());
+        drop(held);
+        assert!(slots.acquire().is_some());
+    }
+}

@@ -1,0 +1,134 @@
+//! End to end through the real binary: the command line and `tokend serve`, on SQLite and on
+//! PostgreSQL.
+
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, ClientId, ClientSecret, TokenResponse, TokenUrl};
+use tokend_e2e::{Server, field, http, tokend};
+
+fn ok(out: tokend_e2e::Output) -> String {
+    assert!(out.success, "tokend failed:\nstdout: {}\nstderr: {}", out.stdout, out.stderr);
+    out.stdout
+}
+
+/// Creates a learning area and a token through the CLI; returns (token id, client id, secret).
+fn area_and_token(url: &str) -> (String, String, String) {
+    let area = ok(tokend(url, &["area", "create", "Sales"], ""));
+    assert!(area.contains("created learning area 1: Sales"), "{area}");
+    let created = ok(tokend(url, &["token", "create", "--area", "1", "--name", "Zapier - Sales"], ""));
+    let id = created.split_whitespace().nth(3).unwrap_or_default().trim_end_matches(':').to_owned();
+    (id, field(&created, "client ID:"), field(&created, "client secret:"))
+}
+
+fn list_row(url: &str, id: &str) -> Vec<String> {
+    let list = ok(tokend(url, &["token", "list"], ""));
+    let row =
+        list.lines().find(|l| l.split('\t').next() == Some(id)).unwrap_or_else(|| panic!("token {id} not in:\n{list}"));
+    row.split('\t').map(str::to_owned).collect()
+}
+
+fn exchange(server: &Server, client_id: &str, secret: &str, auth: AuthType) -> Result<String, String> {
+    let client = BasicClient::new(ClientId::new(client_id.to_owned()))
+        .set_client_secret(ClientSecret::new(secret.to_owned()))
+        .set_auth_type(auth)
+        .set_token_uri(TokenUrl::new(server.url("/oauth/token")).map_err(|e| e.to_string())?);
+    let http = oauth2::reqwest::blocking::ClientBuilder::new()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let token = client.exchange_client_credentials().request(&http).map_err(|e| format!("{e:?}"))?;
+    assert_eq!(token.token_type().as_ref(), "bearer");
+    assert!(token.refresh_token().is_none(), "client credentials get no refresh token");
+    Ok(token.access_token().secret().clone())
+}
+
+token_test_db::backend_tests! {
+    fn the_cli_creates_lists_and_revokes_a_token(url: &str) {
+        ok(tokend(url, &["migrate"], ""));
+        ok(tokend(url, &["admin", "create", "--email", "ada@example.com"], "a long enough password\n"));
+        let (id, client_id, secret) = area_and_token(url);
+        assert!(client_id.starts_with("tkc_") && secret.starts_with("tks_"));
+
+        let row = list_row(url, &id);
+        assert_eq!(row[1], "Zapier - Sales");
+        assert_eq!(row[2], client_id);
+        assert_eq!(row[4], "active");
+        let expires = &row[5];
+        let today_plus_one_year = expires.get(..4).and_then(|y| y.parse::<i32>().ok()).unwrap_or_default();
+        assert!(today_plus_one_year >= 2027, "expiry one year out: {expires}");
+        let list = ok(tokend(url, &["token", "list"], ""));
+        assert!(!list.contains(&secret), "the secret is never shown again");
+
+        let revoked = ok(tokend(url, &["token", "revoke", &id], ""));
+        assert!(revoked.contains("is revoked"), "{revoked}");
+        assert_eq!(list_row(url, &id)[4], "revoked");
+        let again = ok(tokend(url, &["token", "revoke", &id], ""));
+        assert!(again.contains("is revoked"), "revoking twice is fine: {again}");
+        assert_eq!(ok(tokend(url, &["token", "list", "--status", "active"], "")).lines().count(), 1, "header only");
+    }
+
+    fn creating_a_token_without_learning_areas_says_what_to_do(url: &str) {
+        ok(tokend(url, &["admin", "create", "--email", "ada@example.com"], "a long enough password\n"));
+        let out = tokend(url, &["token", "create", "--area", "1", "--name", "Zapier"], "");
+        assert!(!out.success);
+        assert!(out.stderr.contains("create a learning area first"), "{}", out.stderr);
+    }
+
+    fn a_password_is_never_taken_from_the_command_line(url: &str) {
+        let out = tokend(url, &["admin", "create", "--email", "ada@example.com", "--password", "a long enough password"], "");
+        assert!(!out.success, "there is no --password flag");
+        let out = tokend(url, &["admin", "create", "--email", "ada@example.com"], "short\n");
+        assert!(!out.success);
+        assert!(out.stderr.contains("password"), "{}", out.stderr);
+    }
+
+    fn serve_starts_answers_health_and_bootstraps_an_administrator(url: &str) {
+        let server = Server::start(url, &[]);
+        assert!(server.banner.contains("email:    admin@localhost"), "{}", server.banner);
+        let password = field(&server.banner, "password:");
+        assert_eq!(password.len(), 24);
+        let client = http();
+        assert_eq!(client.get(server.url("/healthz")).send().unwrap().status(), 200);
+        let ready = client.get(server.url("/readyz")).send().unwrap();
+        assert_eq!(ready.status(), 200);
+        let logs = server.stop().join("\n");
+        assert!(!logs.contains(&password), "the one-time password is never logged");
+
+        // A second start finds an account and creates none.
+        let again = Server::start(url, &[]);
+        assert!(!again.banner.contains("password:"), "{}", again.banner);
+    }
+
+    fn a_real_oauth2_client_gets_a_bearer_token_and_uses_it(url: &str) {
+        ok(tokend(url, &["migrate"], ""));
+        ok(tokend(url, &["admin", "create", "--email", "ada@example.com"], "a long enough password\n"));
+        let (id, client_id, secret) = area_and_token(url);
+        let server = Server::start(url, &[]);
+        let client = http();
+
+        for auth in [AuthType::BasicAuth, AuthType::RequestBody] {
+            let bearer = exchange(&server, &client_id, &secret, auth).unwrap();
+            assert!(bearer.starts_with("tkb_"));
+            let me: serde_json::Value =
+                client.get(server.url("/api/v1/me")).bearer_auth(&bearer).send().unwrap().json().unwrap();
+            assert_eq!(me["learning_area"]["name"], "Sales");
+            assert_eq!(me["access_token"]["client_id"], client_id.as_str());
+        }
+
+        let bearer = exchange(&server, &client_id, &secret, AuthType::BasicAuth).unwrap();
+        assert!(exchange(&server, &client_id, "tks_wrong", AuthType::BasicAuth).is_err());
+
+        // Revocation from another process (the CLI) is seen by the very next request.
+        ok(tokend(url, &["token", "revoke", &id], ""));
+        let after = client.get(server.url("/api/v1/me")).bearer_auth(&bearer).send().unwrap();
+        assert_eq!(after.status(), 401);
+        assert!(exchange(&server, &client_id, &secret, AuthType::BasicAuth).is_err());
+
+        let logs = server.stop().join("\n");
+        assert!(logs.contains("path=/oauth/token"), "requests are logged");
+        assert!(!logs.contains(&secret), "no client secret in the logs");
+        assert!(!logs.contains(&bearer), "no bearer token in the logs");
+        assert!(!logs.contains("$argon2id$"), "no hash in the logs");
+    }
+}
