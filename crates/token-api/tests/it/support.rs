@@ -1,0 +1,157 @@
+//! The test harness: a state on a fresh database with a manual clock, one administrator, one
+//! learning area, and helpers to call the app.
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header;
+use actix_web::{App, test, web};
+use base64::Engine;
+use time::OffsetDateTime;
+use time::macros::datetime;
+use token_api::AppState;
+use token_core::clock::ManualClock;
+use token_core::ids::{AccessTokenId, AccountId, LearningAreaId};
+use token_core::model::{ExpiryPolicy, Role};
+use token_core::secret::{HashParams, Password, SecretHasher};
+use token_core::service::{self, Caller, CreateAccessToken, CreateAccount};
+use token_oauth::{Authority, OAuthConfig};
+use token_store::{Db, PoolOptions};
+
+pub const START: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+
+pub struct Harness {
+    pub state: AppState,
+    pub clock: ManualClock,
+    pub admin: AccountId,
+    pub area: LearningAreaId,
+}
+
+pub struct Client {
+    pub id: AccessTokenId,
+    pub client_id: String,
+    pub secret: String,
+}
+
+impl Harness {
+    pub fn new(url: &str) -> Self {
+        let db = Db::connect(url, PoolOptions::default()).unwrap();
+        let clock = ManualClock::new(START);
+        let hasher = SecretHasher::new(HashParams::insecure_for_tests()).unwrap();
+        let authority = Arc::new(Authority::new(OAuthConfig::default(), hasher.clone()).unwrap());
+        let state = AppState {
+            db,
+            clock: Arc::new(clock.clone()),
+            hasher,
+            policy: ExpiryPolicy::default(),
+            authority,
+            public_url: Some("https://tokend.example.com".to_owned()),
+        };
+        let mut harness = Self { state, clock, admin: AccountId::new(0), area: LearningAreaId::new(0) };
+        harness.admin = harness.account("admin@example.com", Role::Administrator);
+        harness.area = harness.learning_area("Sales");
+        harness
+    }
+
+    pub fn account(&self, email: &str, role: Role) -> AccountId {
+        let caller = if self.admin.get() == 0 { Caller::System } else { Caller::Account(self.admin) };
+        let new = CreateAccount {
+            email: email.into(),
+            display_name: "Someone".into(),
+            role,
+            password: Password::new("a long enough password").unwrap(),
+        };
+        self.state
+            .db
+            .transaction(|s| service::create_account(s, &self.clock, &self.state.hasher, caller, new))
+            .unwrap()
+            .id
+    }
+
+    pub fn learning_area(&self, name: &str) -> LearningAreaId {
+        let caller = Caller::Account(self.admin);
+        self.state.db.transaction(|s| service::create_learning_area(s, &self.clock, caller, name)).unwrap().id
+    }
+
+    pub fn client(&self) -> Client {
+        self.client_in(self.area, self.admin, None)
+    }
+
+    pub fn client_in(&self, area: LearningAreaId, creator: AccountId, expires_at: Option<OffsetDateTime>) -> Client {
+        let request = CreateAccessToken { learning_area_id: Some(area), name: "Zapier".into(), expires_at };
+        let created = self
+            .state
+            .db
+            .transaction(|s| {
+                service::create_access_token(
+                    s,
+                    &self.clock,
+                    &self.state.hasher,
+                    &self.state.policy,
+                    Caller::Account(creator),
+                    request,
+                )
+            })
+            .unwrap();
+        Client {
+            id: created.details.record.token.id,
+            client_id: created.details.record.token.client_id.to_string(),
+            secret: created.client_secret.expose().to_owned(),
+        }
+    }
+
+    pub fn revoke(&self, id: AccessTokenId) {
+        self.state
+            .db
+            .transaction(|s| service::revoke_access_token(s, &self.clock, Caller::Account(self.admin), id))
+            .unwrap();
+    }
+
+    pub async fn app(
+        &self,
+    ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
+        test::init_service(App::new().app_data(web::Data::new(self.state.clone())).configure(token_api::configure))
+            .await
+    }
+}
+
+/// Runs an async test body on an actix system.
+pub fn run<F: std::future::Future<Output = ()>>(body: F) {
+    actix_rt::System::new().block_on(body);
+}
+
+pub fn basic(client_id: &str, secret: &str) -> (header::HeaderName, String) {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    (header::AUTHORIZATION, format!("Basic {encoded}"))
+}
+
+pub fn form() -> (header::HeaderName, &'static str) {
+    (header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+}
+
+/// A response's status, headers and JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: header::HeaderMap,
+    pub json: serde_json::Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub async fn call<S, B>(app: &S, req: actix_http::Request) -> Answer
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let response = test::call_service(app, req).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let json = if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    Answer { status, headers, json }
+}
