@@ -24,6 +24,15 @@ pub enum ApiError {
     /// No valid admin session.
     #[error("sign in first: send a valid session token")]
     Unauthenticated,
+    /// A cookie-authenticated write without the session's CSRF token.
+    #[error("send the session's CSRF token in the X-CSRF-Token header")]
+    Csrf,
+    /// Too many failed sign-ins for this email.
+    #[error("too many failed sign-ins; retry after {retry_after_secs} s")]
+    TooManyAttempts {
+        /// Whole seconds to wait.
+        retry_after_secs: u64,
+    },
     /// A bearer token was missing or invalid on the integration API.
     #[error("{0}")]
     Bearer(BearerError),
@@ -89,6 +98,7 @@ impl ApiError {
                 }
                 CoreError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Already exists"),
                 CoreError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials", "Sign-in failed"),
+                CoreError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in"),
                 CoreError::Store(e) => store_class(e),
                 CoreError::RandomnessUnavailable => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             },
@@ -96,6 +106,10 @@ impl ApiError {
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large"),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in"),
             ApiError::Bearer(_) => (StatusCode::UNAUTHORIZED, "invalid-token", "Invalid bearer token"),
+            ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf", "CSRF token missing or wrong"),
+            ApiError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Too many attempts")
+            }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Store(e) => store_class(e),
             ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
@@ -147,8 +161,11 @@ impl ResponseError for ApiError {
             ApiError::Bearer(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="tokend", error="invalid_token""#));
             }
-            ApiError::Unauthenticated => {
+            ApiError::Unauthenticated | ApiError::Core(CoreError::Unauthenticated) => {
                 response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="tokend-admin""#));
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::Overloaded | ApiError::Store(StoreError::Unavailable(_)) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
@@ -259,6 +276,9 @@ mod tests {
             (ApiError::Malformed("x".into()), 400, "malformed-request"),
             (ApiError::TooLarge, 413, "too-large"),
             (ApiError::Unauthenticated, 401, "unauthenticated"),
+            (CoreError::Unauthenticated.into(), 401, "unauthenticated"),
+            (ApiError::Csrf, 403, "csrf"),
+            (ApiError::TooManyAttempts { retry_after_secs: 1 }, 429, "too-many-attempts"),
             (ApiError::Bearer(BearerError::InvalidToken), 401, "invalid-token"),
             (ApiError::Bearer(BearerError::Missing), 401, "invalid-token"),
             (ApiError::NoRoute, 404, "not-found"),

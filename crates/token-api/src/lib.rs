@@ -2,6 +2,7 @@
 //! health checks, and the one mapping of errors to HTTP. The only crate that knows HTTP and
 //! JSON; handlers parse, call one service function inside `web::block`, and map the result.
 
+pub mod admin;
 pub mod error;
 mod integration;
 mod oauth;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub policy: ExpiryPolicy,
     /// The OAuth2 authorization server.
     pub authority: Arc<Authority>,
+    /// Failed logins per email (slowed after three, refused for a window after five).
+    pub login_throttle: Arc<token_oauth::guard::FailureThrottle>,
     /// The public base URL (`https://tokend.example.com`), for the metadata document; taken
     /// from the request when absent.
     pub public_url: Option<String>,
@@ -49,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .configure(oauth::config)
         .configure(integration::config)
+        .configure(admin::config)
         .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NoRoute) }));
 }
 

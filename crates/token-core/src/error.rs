@@ -88,6 +88,9 @@ pub enum CoreError {
     /// Email and password do not match an active account (deliberately vague).
     #[error("the email or password is wrong, or the account is deactivated")]
     BadCredentials,
+    /// No valid session (missing, unknown, ended, expired, or its account deactivated).
+    #[error("sign in first: the session is missing, expired or ended")]
+    Unauthenticated,
     /// Storage failed; the cause is for the log, not for the caller.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -11,7 +11,10 @@ use crate::error::StoreError;
 use crate::ids::{AccessTokenId, AccountId, LearningAreaId};
 use crate::model::{AccessToken, Account, Email, LearningArea, Name, StatusFilter};
 use crate::secret::SecretHash;
-use crate::store::{AccessTokenQuery, AccessTokenRecord, NewAccessToken, NewAccount, Store};
+use crate::store::{
+    AccessTokenQuery, AccessTokenRecord, AuditQuery, NewAccessToken, NewAccount, NewSession, SessionRecord, Store,
+    StoredAuditEvent,
+};
 
 /// Everything kept in maps; ids count up from 1.
 #[derive(Debug, Default)]
@@ -21,6 +24,7 @@ pub struct MemoryStore {
     tokens: BTreeMap<AccessTokenId, (AccessToken, SecretHash)>,
     /// The audit events written, oldest first.
     pub audit: Vec<AuditEvent>,
+    sessions: BTreeMap<[u8; 32], (NewSession, Option<OffsetDateTime>)>,
     next_id: i64,
 }
 
@@ -182,6 +186,59 @@ impl Store for MemoryStore {
     }
 
     fn record_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError> {
+        self.audit.push(audit);
+        Ok(())
+    }
+
+    fn list_audit_events(&mut self, query: &AuditQuery) -> Result<Vec<StoredAuditEvent>, StoreError> {
+        let events = self.audit.iter().enumerate().rev().map(|(i, e)| {
+            let (actor_kind, actor_id) = e.actor.parts();
+            StoredAuditEvent {
+                id: crate::ids::AuditEventId::new(i as i64 + 1),
+                occurred_at: e.occurred_at,
+                actor_kind: actor_kind.to_owned(),
+                actor_id,
+                action: e.action.as_str().to_owned(),
+                target_kind: e.target.as_ref().map(|t| t.kind.as_str().to_owned()),
+                target_id: e.target.as_ref().and_then(|t| t.id),
+                outcome: e.outcome.as_str().to_owned(),
+                details_json: String::from("{}"),
+            }
+        });
+        Ok(events
+            .filter(|e| query.before.is_none_or(|b| e.id < b))
+            .filter(|e| query.actor_kind.as_ref().is_none_or(|k| &e.actor_kind == k))
+            .filter(|e| query.actor_id.is_none() || e.actor_id == query.actor_id)
+            .filter(|e| query.target_kind.is_none() || e.target_kind == query.target_kind)
+            .filter(|e| query.target_id.is_none() || e.target_id == query.target_id)
+            .filter(|e| query.action.is_none_or(|a| e.action == a.as_str()))
+            .filter(|e| query.from.is_none_or(|f| e.occurred_at >= f))
+            .filter(|e| query.to.is_none_or(|t| e.occurred_at < t))
+            .take(query.limit as usize)
+            .collect())
+    }
+
+    fn insert_session(&mut self, new: &NewSession, audit: AuditEvent) -> Result<(), StoreError> {
+        self.sessions.insert(new.token_hash, (new.clone(), None));
+        self.audit.push(audit);
+        Ok(())
+    }
+
+    fn session(&mut self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError> {
+        let Some((session, ended_at)) = self.sessions.get(token_hash) else { return Ok(None) };
+        let Some((account, _)) = self.accounts.get(&session.account_id) else { return Ok(None) };
+        Ok(Some(SessionRecord {
+            account: account.clone(),
+            created_at: session.created_at,
+            expires_at: session.expires_at,
+            ended_at: *ended_at,
+        }))
+    }
+
+    fn end_session(&mut self, token_hash: &[u8; 32], at: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError> {
+        if let Some((_, ended_at)) = self.sessions.get_mut(token_hash) {
+            ended_at.get_or_insert(at);
+        }
         self.audit.push(audit);
         Ok(())
     }

@@ -373,3 +373,90 @@ fn an_unknown_token_is_not_found() {
             .unwrap_err();
     assert!(matches!(error, CoreError::NotFound(Entity::AccessToken)));
 }
+
+#[test]
+fn a_login_opens_a_twelve_hour_session_that_logout_ends() {
+    let mut world = World::new();
+    let password = Password::presented("a long enough password");
+    let session =
+        service::login(&mut world.store, &world.clock, &world.hasher, " Admin@Example.com ", &password).unwrap();
+    assert!(session.token.expose().starts_with("tka_"));
+    assert_eq!(session.expires_at, START + Duration::hours(12));
+    let token = session.token.expose().to_owned();
+    assert_eq!(service::authenticate_session(&mut world.store, &world.clock, &token).unwrap().id, world.admin_id);
+    world.clock.advance(Duration::hours(12));
+    assert!(matches!(
+        service::authenticate_session(&mut world.store, &world.clock, &token),
+        Err(CoreError::Unauthenticated)
+    ));
+
+    let again = service::login(&mut world.store, &world.clock, &world.hasher, "admin@example.com", &password).unwrap();
+    let token = again.token.expose().to_owned();
+    service::logout(&mut world.store, &world.clock, &token).unwrap();
+    assert!(matches!(
+        service::authenticate_session(&mut world.store, &world.clock, &token),
+        Err(CoreError::Unauthenticated)
+    ));
+}
+
+#[test]
+fn a_deactivated_account_cannot_log_in_and_its_sessions_end() {
+    let mut world = World::new();
+    let other = world.add_account("other@example.com", Role::Administrator);
+    let Caller::Account(other_id) = other else { unreachable!() };
+    let password = Password::presented("a long enough password");
+    let session =
+        service::login(&mut world.store, &world.clock, &world.hasher, "other@example.com", &password).unwrap();
+    service::deactivate_account(&mut world.store, &world.clock, world.admin, other_id).unwrap();
+    let token = session.token.expose().to_owned();
+    assert!(matches!(
+        service::authenticate_session(&mut world.store, &world.clock, &token),
+        Err(CoreError::Unauthenticated)
+    ));
+    assert!(matches!(
+        service::login(&mut world.store, &world.clock, &world.hasher, "other@example.com", &password),
+        Err(CoreError::BadCredentials)
+    ));
+}
+
+#[test]
+fn every_failed_login_is_the_same_error_and_is_audited_with_its_reason() {
+    let mut world = World::new();
+    let wrong = Password::presented("not the password");
+    for email in ["admin@example.com", "nobody@example.com", "not an email"] {
+        assert!(matches!(
+            service::login(&mut world.store, &world.clock, &world.hasher, email, &wrong),
+            Err(CoreError::BadCredentials)
+        ));
+    }
+    let reasons: Vec<_> = world
+        .store
+        .audit
+        .iter()
+        .filter(|e| e.action == AuditAction::SessionLogin && e.outcome == Outcome::Failure)
+        .map(|e| e.details.iter().find(|(k, _)| *k == "reason").map(|(_, v)| v.clone()).unwrap_or_default())
+        .collect();
+    assert_eq!(reasons, ["wrong_password", "unknown_email", "unknown_email"]);
+    assert!(crate::CommitOnError::commit_anyway(&CoreError::BadCredentials), "the refusal's audit record is kept");
+}
+
+#[test]
+fn only_administrators_read_the_audit_log() {
+    let mut world = World::new();
+    let manager = world.add_account("manager@example.com", Role::Manager);
+    assert!(matches!(
+        service::list_audit_events(&mut world.store, manager, Default::default()),
+        Err(CoreError::Forbidden)
+    ));
+    let page = service::list_audit_events(&mut world.store, world.admin, Default::default()).unwrap();
+    assert_eq!(page.items[0].action, "account.create", "newest first");
+    let bad = service::ListAuditEvents {
+        target: Some("access_token:abc".into()),
+        action: Some("nope".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        invalid_fields(service::list_audit_events(&mut world.store, world.admin, bad).unwrap_err()),
+        ["target", "action"]
+    );
+}

@@ -169,6 +169,10 @@ plaintext_secret!(
     ClientSecret
 );
 plaintext_secret!(
+    /// An admin session token (`tka_…`), returned once at login.
+    SessionToken
+);
+plaintext_secret!(
     /// An account's plaintext password, as typed at login or account creation.
     Password
 );
@@ -182,6 +186,13 @@ impl ClientSecret {
     /// Accepts a presented secret if it is well formed; a typo fails here, before any hashing.
     pub fn parse(raw: &str) -> Option<Self> {
         TokenFormat::CLIENT_SECRET.is_well_formed(raw).then(|| Self(raw.to_owned()))
+    }
+}
+
+impl SessionToken {
+    /// A fresh session token with 256 random bits.
+    pub fn generate() -> Result<Self, CoreError> {
+        TokenFormat::SESSION.generate().map(Self)
     }
 }
 

@@ -526,3 +526,179 @@ fn revoke(token: &mut AccessToken, now: OffsetDateTime, by: Option<AccountId>) {
 pub fn rfc3339(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
+
+// ---------------------------------------------------------------- sessions and audit
+
+/// How long an admin session lasts at most.
+pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+
+/// A successful login: the session token exists only in this answer.
+#[derive(Debug)]
+pub struct LoginSession {
+    /// The session token to send as `Authorization: Bearer …` (or in the session cookie).
+    pub token: crate::secret::SessionToken,
+    /// When the session ends at the latest.
+    pub expires_at: OffsetDateTime,
+    /// Who signed in.
+    pub account: Account,
+}
+
+/// Signs in with email and password. Unknown email, wrong password and deactivated account get
+/// the same [`CoreError::BadCredentials`] after the same argon2 work; the audit log records
+/// which (the refusal is committed, see [`crate::CommitOnError`]).
+pub fn login<S: Store + ?Sized>(
+    store: &mut S,
+    clock: &dyn Clock,
+    hasher: &SecretHasher,
+    email: &str,
+    password: &Password,
+) -> Result<LoginSession, CoreError> {
+    let now = clock.now();
+    let email = Email::parse("email", email).ok();
+    let found = match &email {
+        Some(email) => store.account_credentials(email)?,
+        None => None,
+    };
+    let verified = hasher.verify(found.as_ref().map(|(_, hash)| hash), password.expose());
+    let refusal = match &found {
+        None => Some("unknown_email"),
+        Some(_) if !verified => Some("wrong_password"),
+        Some((account, _)) if !account.active => Some("account_deactivated"),
+        Some(_) => None,
+    };
+    let target = found.as_ref().map(|(a, _)| Target { kind: TargetKind::Account, id: Some(a.id.get()) });
+    let actor = found.as_ref().map_or(Actor::Anonymous, |(a, _)| Actor::Account(a.id));
+    let (account, _) = match (refusal, found) {
+        (None, Some(found)) => found,
+        (reason, _) => {
+            let mut audit =
+                AuditEvent::failure(now, actor, AuditAction::SessionLogin, target, reason.unwrap_or("unknown_email"));
+            if let Some(email) = &email {
+                audit = audit.with("email", email.as_str());
+            }
+            store.record_audit(audit)?;
+            return Err(CoreError::BadCredentials);
+        }
+    };
+    let token = crate::secret::SessionToken::generate()?;
+    let expires_at = now + SESSION_LIFETIME;
+    let new = crate::store::NewSession {
+        token_hash: crate::secret::fast_hash(token.expose()),
+        account_id: account.id,
+        created_at: now,
+        expires_at,
+    };
+    let audit = AuditEvent::success(now, Actor::Account(account.id), AuditAction::SessionLogin, target);
+    store.insert_session(&new, audit)?;
+    Ok(LoginSession { token, expires_at, account })
+}
+
+/// The account behind a session token, if the session is live: not ended, not expired, and its
+/// account still active (deactivating an account ends its sessions).
+pub fn authenticate_session<S: Store + ?Sized>(
+    store: &mut S,
+    clock: &dyn Clock,
+    presented: &str,
+) -> Result<Account, CoreError> {
+    if !crate::secret::TokenFormat::SESSION.is_well_formed(presented) {
+        return Err(CoreError::Unauthenticated);
+    }
+    let session = store.session(&crate::secret::fast_hash(presented))?.ok_or(CoreError::Unauthenticated)?;
+    let live = session.ended_at.is_none() && clock.now() < session.expires_at && session.account.active;
+    if live { Ok(session.account) } else { Err(CoreError::Unauthenticated) }
+}
+
+/// Ends a session.
+pub fn logout<S: Store + ?Sized>(store: &mut S, clock: &dyn Clock, presented: &str) -> Result<(), CoreError> {
+    let account = authenticate_session(store, clock, presented)?;
+    let now = clock.now();
+    let audit = AuditEvent::success(
+        now,
+        Actor::Account(account.id),
+        AuditAction::SessionLogout,
+        Some(Target { kind: TargetKind::Account, id: Some(account.id.get()) }),
+    );
+    store.end_session(&crate::secret::fast_hash(presented), now, audit)?;
+    Ok(())
+}
+
+/// The audit filters an administrator gives.
+#[derive(Debug, Clone, Default)]
+pub struct ListAuditEvents {
+    /// `account:3`, `access_token:7`, `system` or `anonymous`.
+    pub actor: Option<String>,
+    /// `access_token:7`, `account:3` or `learning_area:2`.
+    pub target: Option<String>,
+    /// An action such as `access_token.revoke`.
+    pub action: Option<String>,
+    /// From this instant (inclusive).
+    pub from: Option<OffsetDateTime>,
+    /// To this instant (exclusive).
+    pub to: Option<OffsetDateTime>,
+    /// Cursor.
+    pub before: Option<i64>,
+    /// Page size.
+    pub limit: Option<u32>,
+}
+
+/// A page of the audit log, newest first (administrators only).
+pub fn list_audit_events<S: Store + ?Sized>(
+    store: &mut S,
+    caller: Caller,
+    request: ListAuditEvents,
+) -> Result<Page<crate::store::StoredAuditEvent>, CoreError> {
+    require_administrator(store, caller)?;
+    let limit = page_limit(request.limit)?;
+    let mut errors = Vec::new();
+    let split = |field: &'static str,
+                 raw: Option<String>,
+                 errors: &mut Vec<FieldError>|
+     -> (Option<String>, Option<String>) {
+        let Some(raw) = raw else { return (None, None) };
+        match raw.split_once(':') {
+            Some((kind, id)) if !kind.is_empty() && !id.is_empty() => (Some(kind.to_owned()), Some(id.to_owned())),
+            None if !raw.is_empty() => (Some(raw), None),
+            _ => {
+                errors.push(FieldError { field, message: "must look like kind or kind:id, e.g. account:3".to_owned() });
+                (None, None)
+            }
+        }
+    };
+    let (actor_kind, actor_id) = split("actor", request.actor, &mut errors);
+    let (target_kind, target_id) = split("target", request.target, &mut errors);
+    let target_id = match target_id.map(|id| id.parse::<i64>()) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => {
+            errors.push(FieldError { field: "target", message: "the id after : must be a number".to_owned() });
+            None
+        }
+    };
+    let action = match request.action.as_deref().map(AuditAction::parse) {
+        None => None,
+        Some(Some(action)) => Some(action),
+        Some(None) => {
+            errors.push(FieldError { field: "action", message: "is not a known action".to_owned() });
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(CoreError::Invalid(errors));
+    }
+    let query = crate::store::AuditQuery {
+        actor_kind,
+        actor_id,
+        target_kind,
+        target_id,
+        action,
+        from: request.from,
+        to: request.to,
+        before: request.before.map(crate::ids::AuditEventId::new),
+        limit: limit + 1,
+    };
+    let mut items = store.list_audit_events(&query)?;
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = if has_more { items.last().map(|e| e.id.get()) } else { None };
+    Ok(Page { items, next_cursor })
+}

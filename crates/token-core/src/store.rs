@@ -9,9 +9,10 @@
 
 use time::OffsetDateTime;
 
+use crate::audit::AuditAction;
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
-use crate::ids::{AccessTokenId, AccountId, BearerTokenId, LearningAreaId};
+use crate::ids::{AccessTokenId, AccountId, AuditEventId, BearerTokenId, LearningAreaId};
 use crate::model::{AccessToken, Account, Email, LearningArea, Name, Role, StatusFilter};
 use crate::secret::{ClientId, SecretHash};
 
@@ -126,6 +127,87 @@ pub trait Store {
 
     /// Records an event that goes with no change (a refused act).
     fn record_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError>;
+    /// A page of audit events, newest first.
+    fn list_audit_events(&mut self, query: &AuditQuery) -> Result<Vec<StoredAuditEvent>, StoreError>;
+
+    /// Stores a new admin session with the audit event of the login.
+    fn insert_session(&mut self, new: &NewSession, audit: AuditEvent) -> Result<(), StoreError>;
+    /// The session with this token hash, with its account.
+    fn session(&mut self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError>;
+    /// Ends a session (keeps an earlier end).
+    fn end_session(&mut self, token_hash: &[u8; 32], at: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError>;
+}
+
+/// A new admin session: only the SHA-256 of its token is kept.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the session token.
+    pub token_hash: [u8; 32],
+    /// Whose session.
+    pub account_id: AccountId,
+    /// When it began.
+    pub created_at: OffsetDateTime,
+    /// When it ends at the latest.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A stored session with its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The account signed in.
+    pub account: Account,
+    /// When it began.
+    pub created_at: OffsetDateTime,
+    /// When it ends at the latest.
+    pub expires_at: OffsetDateTime,
+    /// When it was ended by logout.
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+/// Which audit events to list: newest first, `limit` of them, older than `before`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Actor kind (`account`, `access_token`, `system`, `anonymous`).
+    pub actor_kind: Option<String>,
+    /// Actor id.
+    pub actor_id: Option<String>,
+    /// Target kind (`access_token`, `account`, `learning_area`).
+    pub target_kind: Option<String>,
+    /// Target id.
+    pub target_id: Option<i64>,
+    /// Only this action.
+    pub action: Option<AuditAction>,
+    /// Only events at or after this instant.
+    pub from: Option<OffsetDateTime>,
+    /// Only events before this instant.
+    pub to: Option<OffsetDateTime>,
+    /// Only events with a smaller id (the cursor).
+    pub before: Option<AuditEventId>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// An audit event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAuditEvent {
+    /// Its id.
+    pub id: AuditEventId,
+    /// When.
+    pub occurred_at: OffsetDateTime,
+    /// Actor kind.
+    pub actor_kind: String,
+    /// Actor id.
+    pub actor_id: Option<String>,
+    /// Action.
+    pub action: String,
+    /// Target kind.
+    pub target_kind: Option<String>,
+    /// Target id.
+    pub target_id: Option<i64>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// The non-secret details, as a JSON object.
+    pub details_json: String,
 }
 
 /// An access token as an OAuth2 client: with its secret hash, for the one place that verifies.

@@ -21,6 +21,13 @@ pub struct ThrottleConfig {
     pub max_tracked: usize,
 }
 
+impl ThrottleConfig {
+    /// For admin sign-ins: five failures per email, then fifteen minutes of refusal.
+    pub fn logins() -> Self {
+        Self { max_failures: 5, window: Duration::minutes(15), max_tracked: 100_000 }
+    }
+}
+
 impl Default for ThrottleConfig {
     fn default() -> Self {
         Self { max_failures: 5, window: Duration::minutes(1), max_tracked: 100_000 }
@@ -74,6 +81,11 @@ impl FailureThrottle {
             *entry = Failures { count: 0, window_start: now };
         }
         entry.count += 1;
+    }
+
+    /// How many failures `key` has in its current window.
+    pub fn failures(&self, key: &str) -> u32 {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(key).map_or(0, |f| f.count)
     }
 
     /// Forgets the failures of a client that just authenticated.

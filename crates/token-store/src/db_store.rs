@@ -9,12 +9,12 @@ use token_core::ids::{AccessTokenId, AccountId, BearerTokenId, LearningAreaId};
 use token_core::model::{AccessToken, Account, Email, LearningArea, Name, Role, StatusFilter};
 use token_core::secret::{ClientId, SecretHash};
 use token_core::store::{
-    AccessTokenQuery, AccessTokenRecord, BearerRecord, ClientRecord, NewAccessToken, NewAccount, NewBearerToken,
-    OAuthStore, Store,
+    AccessTokenQuery, AccessTokenRecord, AuditQuery, BearerRecord, ClientRecord, NewAccessToken, NewAccount,
+    NewBearerToken, NewSession, OAuthStore, SessionRecord, Store, StoredAuditEvent,
 };
 
 use crate::connection::DbConnection;
-use crate::schema::{access_tokens, accounts, audit_events, bearer_tokens, learning_areas};
+use crate::schema::{access_tokens, accounts, audit_events, bearer_tokens, learning_areas, sessions};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -392,6 +392,109 @@ impl Store for DbStore<'_> {
     fn record_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError> {
         insert_audit(self.conn, audit, None)
     }
+
+    fn list_audit_events(&mut self, query: &AuditQuery) -> Result<Vec<StoredAuditEvent>, StoreError> {
+        let mut sql = audit_events::table
+            .select(AuditRow::as_select())
+            .order(audit_events::id.desc())
+            .limit(i64::from(query.limit))
+            .into_boxed();
+        if let Some(before) = query.before {
+            sql = sql.filter(audit_events::id.lt(before.get()));
+        }
+        if let Some(kind) = &query.actor_kind {
+            sql = sql.filter(audit_events::actor_kind.eq(kind.clone()));
+        }
+        if let Some(id) = &query.actor_id {
+            sql = sql.filter(audit_events::actor_id.eq(id.clone()));
+        }
+        if let Some(kind) = &query.target_kind {
+            sql = sql.filter(audit_events::target_kind.eq(kind.clone()));
+        }
+        if let Some(id) = query.target_id {
+            sql = sql.filter(audit_events::target_id.eq(id));
+        }
+        if let Some(action) = query.action {
+            sql = sql.filter(audit_events::action.eq(action.as_str()));
+        }
+        if let Some(from) = query.from {
+            sql = sql.filter(audit_events::occurred_at.ge(to_db(from)));
+        }
+        if let Some(to) = query.to {
+            sql = sql.filter(audit_events::occurred_at.lt(to_db(to)));
+        }
+        let rows: Vec<AuditRow> = sql.load(self.conn).map_err(failure)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredAuditEvent {
+                id: token_core::ids::AuditEventId::new(r.id),
+                occurred_at: from_db(r.occurred_at),
+                actor_kind: r.actor_kind,
+                actor_id: r.actor_id,
+                action: r.action,
+                target_kind: r.target_kind,
+                target_id: r.target_id,
+                outcome: r.outcome,
+                details_json: r.details,
+            })
+            .collect())
+    }
+
+    fn insert_session(&mut self, new: &NewSession, audit: AuditEvent) -> Result<(), StoreError> {
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::token_hash.eq(new.token_hash.as_slice()),
+                sessions::account_id.eq(new.account_id.get()),
+                sessions::created_at.eq(to_db(new.created_at)),
+                sessions::expires_at.eq(to_db(new.expires_at)),
+            ))
+            .execute(self.conn)
+            .map_err(failure)?;
+        insert_audit(self.conn, audit, None)
+    }
+
+    fn session(&mut self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError> {
+        type Row = ((PrimitiveDateTime, PrimitiveDateTime, Option<PrimitiveDateTime>), AccountRow);
+        let row: Option<Row> = sessions::table
+            .inner_join(accounts::table)
+            .filter(sessions::token_hash.eq(token_hash.as_slice()))
+            .select(((sessions::created_at, sessions::expires_at, sessions::ended_at), AccountRow::as_select()))
+            .first(self.conn)
+            .optional()
+            .map_err(failure)?;
+        let Some(((created_at, expires_at, ended_at), account)) = row else { return Ok(None) };
+        let (account, _) = account.into_domain()?;
+        Ok(Some(SessionRecord {
+            account,
+            created_at: from_db(created_at),
+            expires_at: from_db(expires_at),
+            ended_at: ended_at.map(from_db),
+        }))
+    }
+
+    fn end_session(&mut self, token_hash: &[u8; 32], at: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError> {
+        diesel::update(
+            sessions::table.filter(sessions::token_hash.eq(token_hash.as_slice())).filter(sessions::ended_at.is_null()),
+        )
+        .set(sessions::ended_at.eq(to_db(at)))
+        .execute(self.conn)
+        .map_err(failure)?;
+        insert_audit(self.conn, audit, None)
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+struct AuditRow {
+    id: i64,
+    occurred_at: PrimitiveDateTime,
+    actor_kind: String,
+    actor_id: Option<String>,
+    action: String,
+    target_kind: Option<String>,
+    target_id: Option<i64>,
+    outcome: String,
+    details: String,
 }
 
 impl OAuthStore for DbStore<'_> {

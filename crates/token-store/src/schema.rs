@@ -62,6 +62,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        token_hash -> Binary,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(access_tokens -> learning_areas (learning_area_id));
+diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(bearer_tokens -> access_tokens (access_token_id));
-diesel::allow_tables_to_appear_in_same_query!(learning_areas, accounts, access_tokens, audit_events, bearer_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    learning_areas,
+    accounts,
+    access_tokens,
+    audit_events,
+    bearer_tokens,
+    sessions
+);

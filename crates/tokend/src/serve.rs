@@ -13,6 +13,7 @@ use token_core::secret::Password;
 use token_core::service::{self, Caller, CreateAccount};
 use token_core::store::Store;
 use token_oauth::Authority;
+use token_oauth::guard::{FailureThrottle, ThrottleConfig};
 use token_store::{Db, PoolOptions};
 
 use crate::config::{Common, Serve};
@@ -27,7 +28,16 @@ pub fn run(common: &Common, serve: &Serve) -> Result<(), String> {
     bootstrap(&db, &hasher, &serve.bootstrap_email)?;
     let authority = Arc::new(Authority::new(oauth, hasher.clone()).map_err(|e| e.to_string())?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState { db: db.clone(), clock, hasher, policy, authority, public_url: serve.public_url.clone() };
+    let login_throttle = Arc::new(FailureThrottle::new(ThrottleConfig::logins()));
+    let state = AppState {
+        db: db.clone(),
+        clock,
+        hasher,
+        policy,
+        authority,
+        login_throttle,
+        public_url: serve.public_url.clone(),
+    };
     tracing::info!(bind = %serve.bind, database = db.backend(), "tokend starting");
 
     let bind = serve.bind.clone();

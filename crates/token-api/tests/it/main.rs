@@ -4,5 +4,6 @@
 
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
+mod admin;
 mod oauth;
 mod support;

@@ -36,6 +36,13 @@ pub struct Client {
 
 impl Harness {
     pub fn new(url: &str) -> Self {
+        let mut harness = Self::new_without_area(url);
+        harness.area = harness.learning_area("Sales");
+        harness
+    }
+
+    /// One administrator and no learning area at all.
+    pub fn new_without_area(url: &str) -> Self {
         let db = Db::connect(url, PoolOptions::default()).unwrap();
         let clock = ManualClock::new(START);
         let hasher = SecretHasher::new(HashParams::insecure_for_tests()).unwrap();
@@ -46,11 +53,13 @@ impl Harness {
             hasher,
             policy: ExpiryPolicy::default(),
             authority,
+            login_throttle: Arc::new(token_oauth::guard::FailureThrottle::new(
+                token_oauth::guard::ThrottleConfig::logins(),
+            )),
             public_url: Some("https://tokend.example.com".to_owned()),
         };
         let mut harness = Self { state, clock, admin: AccountId::new(0), area: LearningAreaId::new(0) };
         harness.admin = harness.account("admin@example.com", Role::Administrator);
-        harness.area = harness.learning_area("Sales");
         harness
     }
 
@@ -60,7 +69,7 @@ impl Harness {
             email: email.into(),
             display_name: "Someone".into(),
             role,
-            password: Password::new("a long enough password").unwrap(),
+            password: Password::new(PASSWORD).unwrap(),
         };
         self.state
             .db
@@ -140,6 +149,41 @@ pub struct Answer {
 impl Answer {
     pub fn header(&self, name: header::HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Signs in through the API; returns the session token.
+pub async fn login<S, B>(app: &S, email: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let req = test::TestRequest::post()
+        .uri("/admin/v1/session")
+        .set_json(serde_json::json!({"email": email, "password": PASSWORD}))
+        .to_request();
+    let answer = call(app, req).await;
+    assert_eq!(answer.status, 200, "login {email}: {}", answer.json);
+    answer.json["token"].as_str().unwrap().to_owned()
+}
+
+/// Every harness account's password.
+pub const PASSWORD: &str = "a long enough password";
+
+/// A JSON request with a session token.
+pub fn admin(
+    method: actix_web::http::Method,
+    path: &str,
+    session: &str,
+    body: Option<serde_json::Value>,
+) -> actix_http::Request {
+    let req = test::TestRequest::default()
+        .method(method)
+        .uri(path)
+        .insert_header((header::AUTHORIZATION, format!("Bearer {session}")));
+    match body {
+        Some(body) => req.set_json(body).to_request(),
+        None => req.to_request(),
     }
 }
 

@@ -1,0 +1,612 @@
+//! The admin JSON API under `/admin/v1`: sessions, accounts, learning areas, access tokens and
+//! the audit log. Handlers parse, run one `token-core` service in one transaction, and convert
+//! the result to its wire shape. Who may do what is decided in `token-core`, not here.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{Method, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use token_core::CoreError;
+use token_core::ids::{AccessTokenId, AccountId, LearningAreaId};
+use token_core::model::{Account, LearningArea, Role, StatusFilter, TokenStatus};
+use token_core::secret::Password;
+use token_core::service::{self, AccessTokenDetails, Caller, Page};
+use token_core::store::StoredAuditEvent;
+use token_store::DbStore;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::wire::{de_rfc3339_opt, rfc3339, rfc3339_opt};
+
+/// The session cookie the backoffice page uses (HttpOnly, SameSite=Strict).
+pub const SESSION_COOKIE: &str = "tokend_session";
+/// The header that must echo the session's CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+pub(crate) fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin/v1")
+            .route("/session", web::post().to(login))
+            .route("/session", web::delete().to(logout))
+            .route("/session", web::get().to(whoami))
+            .route("/accounts", web::get().to(list_accounts))
+            .route("/accounts", web::post().to(create_account))
+            .route("/accounts/{id}", web::patch().to(change_role))
+            .route("/accounts/{id}/deactivate", web::post().to(deactivate_account))
+            .route("/learning-areas", web::get().to(list_learning_areas))
+            .route("/learning-areas", web::post().to(create_learning_area))
+            .route("/learning-areas/{id}", web::get().to(get_learning_area))
+            .route("/learning-areas/{id}", web::patch().to(rename_learning_area))
+            .route("/access-tokens", web::get().to(list_access_tokens))
+            .route("/access-tokens", web::post().to(create_access_token))
+            .route("/access-tokens/{id}", web::get().to(get_access_token))
+            .route("/access-tokens/{id}", web::patch().to(edit_access_token))
+            .route("/access-tokens/{id}/revoke", web::post().to(revoke_access_token))
+            .route("/audit-events", web::get().to(list_audit_events)),
+    );
+}
+
+/// Runs one service call in one transaction on the blocking pool.
+async fn tx<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&mut DbStore<'_>, &AppState) -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    Ok(web::block(move || state.db.transaction(|store| f(store, &state))).await??)
+}
+
+// ---------------------------------------------------------------- authentication
+
+/// A signed-in account: from `Authorization: Bearer tka_…` or from the session cookie. A
+/// cookie-authenticated write must echo the CSRF token in `X-CSRF-Token` (the cookie is
+/// SameSite=Strict already; the header is the second lock).
+#[derive(Debug, Clone)]
+pub struct AdminSession {
+    /// The account.
+    pub account: Account,
+    token: String,
+}
+
+impl AdminSession {
+    fn caller(&self) -> Caller {
+        Caller::Account(self.account.id)
+    }
+}
+
+/// The CSRF token of a session: derived from the session token, so nothing more is stored.
+pub fn csrf_token(session_token: &str) -> String {
+    let digest = token_core::secret::fast_hash(&format!("csrf:{session_token}"));
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn session_token(req: &HttpRequest) -> Result<Option<(String, bool)>, ApiError> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
+        return match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                Ok(Some((token.trim().to_owned(), false)))
+            }
+            _ => Err(ApiError::Unauthenticated),
+        };
+    }
+    Ok(req.cookie(SESSION_COOKIE).map(|c| (c.value().to_owned(), true)))
+}
+
+impl FromRequest for AdminSession {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let presented = session_token(req);
+        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let csrf = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or(ApiError::Overloaded)?;
+            let (token, from_cookie) = presented?.ok_or(ApiError::Unauthenticated)?;
+            if from_cookie && unsafe_method && csrf.as_deref() != Some(csrf_token(&token).as_str()) {
+                return Err(ApiError::Csrf);
+            }
+            let presented = token.clone();
+            let account =
+                web::block(move || state.db.run(|s| service::authenticate_session(s, &*state.clock, &presented)))
+                    .await??;
+            Ok(AdminSession { account, token })
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    csrf_token: String,
+    #[serde(serialize_with = "rfc3339")]
+    expires_at: OffsetDateTime,
+    account: AccountWire,
+}
+
+/// `POST /admin/v1/session`. Failures for an email are slowed after three and refused for a
+/// window after five; the answer is the same whether or not the email exists.
+async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+    let LoginBody { email, password } = body.into_inner();
+    let key = email.trim().to_lowercase();
+    let now = state.clock.now();
+    if let Err(retry_after_secs) = state.login_throttle.check(&key, now) {
+        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    }
+    let password = Password::presented(&password);
+    let result = tx(&state, move |s, st| service::login(s, &*st.clock, &st.hasher, &email, &password)).await;
+    let session = match result {
+        Ok(session) => session,
+        Err(ApiError::Core(CoreError::BadCredentials)) => {
+            state.login_throttle.record_failure(&key, now);
+            if state.login_throttle.failures(&key) >= 3 {
+                actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            return Err(ApiError::Core(CoreError::BadCredentials));
+        }
+        Err(other) => return Err(other),
+    };
+    state.login_throttle.record_success(&key);
+    let token = session.token.expose().to_owned();
+    let secure = state.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let cookie = Cookie::build(SESSION_COOKIE, token.clone())
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::seconds(service::SESSION_LIFETIME.whole_seconds()))
+        .finish();
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).cookie(cookie).json(LoginResponse {
+        csrf_token: csrf_token(&token),
+        token,
+        expires_at: session.expires_at,
+        account: AccountWire::from(&session.account),
+    }))
+}
+
+/// `DELETE /admin/v1/session`: ends the session and clears the cookie.
+async fn logout(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
+    let token = session.token.clone();
+    tx(&state, move |s, st| service::logout(s, &*st.clock, &token)).await?;
+    let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).same_site(SameSite::Strict).finish();
+    expired.make_removal();
+    Ok(HttpResponse::NoContent().cookie(expired).finish())
+}
+
+/// `GET /admin/v1/session`: who is signed in.
+async fn whoami(session: AdminSession) -> HttpResponse {
+    HttpResponse::Ok().json(AccountWire::from(&session.account))
+}
+
+// ---------------------------------------------------------------- accounts
+
+#[derive(Serialize)]
+struct AccountWire {
+    id: i64,
+    email: String,
+    display_name: String,
+    role: &'static str,
+    active: bool,
+    #[serde(serialize_with = "rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+impl From<&Account> for AccountWire {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.get(),
+            email: a.email.to_string(),
+            display_name: a.display_name.to_string(),
+            role: a.role.as_str(),
+            active: a.active,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Items<T> {
+    items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<i64>,
+}
+
+fn parse_role(raw: &str) -> Result<Role, ApiError> {
+    Role::parse(raw).ok_or_else(|| CoreError::invalid("role", "must be administrator or manager").into())
+}
+
+async fn list_accounts(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
+    let accounts = tx(&state, move |s, _| service::list_accounts(s, session.caller())).await?;
+    Ok(HttpResponse::Ok().json(Items { items: accounts.iter().map(AccountWire::from).collect(), next_cursor: None }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateAccountBody {
+    email: String,
+    password: String,
+    role: String,
+    display_name: String,
+}
+
+async fn create_account(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    body: web::Json<CreateAccountBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let role = parse_role(&body.role)?;
+    let password = Password::new(&body.password)?;
+    let new = service::CreateAccount { email: body.email, display_name: body.display_name, role, password };
+    let account =
+        tx(&state, move |s, st| service::create_account(s, &*st.clock, &st.hasher, session.caller(), new)).await?;
+    Ok(HttpResponse::Created().json(AccountWire::from(&account)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeRoleBody {
+    role: String,
+}
+
+async fn change_role(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    id: web::Path<i64>,
+    body: web::Json<ChangeRoleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let role = parse_role(&body.role)?;
+    let id = AccountId::new(id.into_inner());
+    let account = tx(&state, move |s, st| service::change_role(s, &*st.clock, session.caller(), id, role)).await?;
+    Ok(HttpResponse::Ok().json(AccountWire::from(&account)))
+}
+
+async fn deactivate_account(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = AccountId::new(id.into_inner());
+    let account = tx(&state, move |s, st| service::deactivate_account(s, &*st.clock, session.caller(), id)).await?;
+    Ok(HttpResponse::Ok().json(AccountWire::from(&account)))
+}
+
+// ---------------------------------------------------------------- learning areas
+
+#[derive(Serialize)]
+struct LearningAreaWire {
+    id: i64,
+    name: String,
+    #[serde(serialize_with = "rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+impl From<&LearningArea> for LearningAreaWire {
+    fn from(a: &LearningArea) -> Self {
+        Self { id: a.id.get(), name: a.name.to_string(), created_at: a.created_at }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameBody {
+    name: String,
+}
+
+async fn list_learning_areas(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
+    let areas = tx(&state, move |s, _| service::list_learning_areas(s, session.caller())).await?;
+    Ok(HttpResponse::Ok().json(Items { items: areas.iter().map(LearningAreaWire::from).collect(), next_cursor: None }))
+}
+
+async fn create_learning_area(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    body: web::Json<NameBody>,
+) -> Result<HttpResponse, ApiError> {
+    let name = body.into_inner().name;
+    let area = tx(&state, move |s, st| service::create_learning_area(s, &*st.clock, session.caller(), &name)).await?;
+    Ok(HttpResponse::Created().json(LearningAreaWire::from(&area)))
+}
+
+async fn get_learning_area(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = LearningAreaId::new(id.into_inner());
+    let area = tx(&state, move |s, _| service::get_learning_area(s, session.caller(), id)).await?;
+    Ok(HttpResponse::Ok().json(LearningAreaWire::from(&area)))
+}
+
+async fn rename_learning_area(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    id: web::Path<i64>,
+    body: web::Json<NameBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = LearningAreaId::new(id.into_inner());
+    let name = body.into_inner().name;
+    let area =
+        tx(&state, move |s, st| service::rename_learning_area(s, &*st.clock, session.caller(), id, &name)).await?;
+    Ok(HttpResponse::Ok().json(LearningAreaWire::from(&area)))
+}
+
+// ---------------------------------------------------------------- access tokens
+
+#[derive(Serialize)]
+struct AreaRef {
+    id: i64,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct AccountRef {
+    id: i64,
+    email: String,
+    display_name: String,
+}
+
+#[derive(Serialize)]
+struct AccessTokenWire {
+    id: i64,
+    name: String,
+    client_id: String,
+    learning_area: AreaRef,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suspended_reason: Option<&'static str>,
+    #[serde(serialize_with = "rfc3339")]
+    created_at: OffsetDateTime,
+    created_by: AccountRef,
+    #[serde(serialize_with = "rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(serialize_with = "rfc3339_opt")]
+    revoked_at: Option<OffsetDateTime>,
+    revoked_by: Option<i64>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<&AccessTokenDetails> for AccessTokenWire {
+    fn from(d: &AccessTokenDetails) -> Self {
+        let t = &d.record.token;
+        Self {
+            id: t.id.get(),
+            name: t.name.to_string(),
+            client_id: t.client_id.to_string(),
+            learning_area: AreaRef {
+                id: d.record.learning_area.id.get(),
+                name: d.record.learning_area.name.to_string(),
+            },
+            status: d.status.as_str(),
+            suspended_reason: match d.status {
+                TokenStatus::Suspended(reason) => Some(reason.as_str()),
+                _ => None,
+            },
+            created_at: t.created_at,
+            created_by: AccountRef {
+                id: d.record.creator.id.get(),
+                email: d.record.creator.email.to_string(),
+                display_name: d.record.creator.display_name.to_string(),
+            },
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+            revoked_by: t.revoked_by.map(AccountId::get),
+            last_used_at: t.last_used_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CreatedAccessTokenWire {
+    #[serde(flatten)]
+    token: AccessTokenWire,
+    /// The only time the secret is ever returned.
+    client_secret: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListAccessTokensQuery {
+    status: Option<String>,
+    learning_area_id: Option<i64>,
+    expiring_within_days: Option<u32>,
+    q: Option<String>,
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn list_access_tokens(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    query: web::Query<ListAccessTokensQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            StatusFilter::parse(raw)
+                .ok_or_else(|| CoreError::invalid("status", "must be active, expired, revoked or suspended"))?,
+        ),
+    };
+    let request = service::ListAccessTokens {
+        status,
+        learning_area_id: query.learning_area_id.map(LearningAreaId::new),
+        expiring_within_days: query.expiring_within_days,
+        q: query.q,
+        before: query.before.map(AccessTokenId::new),
+        limit: query.limit,
+    };
+    let page: Page<AccessTokenDetails> =
+        tx(&state, move |s, st| service::list_access_tokens(s, &*st.clock, session.caller(), request)).await?;
+    Ok(HttpResponse::Ok()
+        .json(Items { items: page.items.iter().map(AccessTokenWire::from).collect(), next_cursor: page.next_cursor }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateAccessTokenBody {
+    learning_area_id: Option<i64>,
+    name: String,
+    #[serde(default, deserialize_with = "de_rfc3339_opt")]
+    expires_at: Option<OffsetDateTime>,
+}
+
+async fn create_access_token(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    body: web::Json<CreateAccessTokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let request = service::CreateAccessToken {
+        learning_area_id: body.learning_area_id.map(LearningAreaId::new),
+        name: body.name,
+        expires_at: body.expires_at,
+    };
+    let created = tx(&state, move |s, st| {
+        service::create_access_token(s, &*st.clock, &st.hasher, &st.policy, session.caller(), request)
+    })
+    .await?;
+    Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(CreatedAccessTokenWire {
+        token: AccessTokenWire::from(&created.details),
+        client_secret: created.client_secret.expose().to_owned(),
+    }))
+}
+
+async fn get_access_token(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = AccessTokenId::new(id.into_inner());
+    let token = tx(&state, move |s, st| service::get_access_token(s, &*st.clock, session.caller(), id)).await?;
+    Ok(HttpResponse::Ok().json(AccessTokenWire::from(&token)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditAccessTokenBody {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "de_rfc3339_opt")]
+    expires_at: Option<OffsetDateTime>,
+    /// Accepted only to answer with a clear refusal: the learning area never changes.
+    learning_area_id: Option<i64>,
+}
+
+async fn edit_access_token(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    id: web::Path<i64>,
+    body: web::Json<EditAccessTokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = AccessTokenId::new(id.into_inner());
+    let body = body.into_inner();
+    let edit = service::EditAccessToken {
+        name: body.name,
+        expires_at: body.expires_at,
+        learning_area_id: body.learning_area_id.map(LearningAreaId::new),
+    };
+    let token =
+        tx(&state, move |s, st| service::edit_access_token(s, &*st.clock, &st.policy, session.caller(), id, edit))
+            .await?;
+    Ok(HttpResponse::Ok().json(AccessTokenWire::from(&token)))
+}
+
+async fn revoke_access_token(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = AccessTokenId::new(id.into_inner());
+    let token = tx(&state, move |s, st| service::revoke_access_token(s, &*st.clock, session.caller(), id)).await?;
+    state.authority.forget_client(&token.record.token.client_id);
+    Ok(HttpResponse::Ok().json(AccessTokenWire::from(&token)))
+}
+
+// ---------------------------------------------------------------- audit
+
+#[derive(Serialize)]
+struct ActorWire {
+    kind: String,
+    id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TargetWire {
+    kind: String,
+    id: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct AuditEventWire {
+    id: i64,
+    #[serde(serialize_with = "rfc3339")]
+    occurred_at: OffsetDateTime,
+    actor: ActorWire,
+    action: String,
+    target: Option<TargetWire>,
+    outcome: String,
+    details: serde_json::Value,
+}
+
+impl From<StoredAuditEvent> for AuditEventWire {
+    fn from(e: StoredAuditEvent) -> Self {
+        Self {
+            id: e.id.get(),
+            occurred_at: e.occurred_at,
+            actor: ActorWire { kind: e.actor_kind, id: e.actor_id },
+            action: e.action,
+            target: e.target_kind.map(|kind| TargetWire { kind, id: e.target_id }),
+            outcome: e.outcome,
+            details: serde_json::from_str(&e.details_json).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQueryParams {
+    actor: Option<String>,
+    target: Option<String>,
+    action: Option<String>,
+    #[serde(default, deserialize_with = "de_rfc3339_opt")]
+    from: Option<OffsetDateTime>,
+    #[serde(default, deserialize_with = "de_rfc3339_opt")]
+    to: Option<OffsetDateTime>,
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn list_audit_events(
+    state: web::Data<AppState>,
+    session: AdminSession,
+    query: web::Query<AuditQueryParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let request = service::ListAuditEvents {
+        actor: q.actor,
+        target: q.target,
+        action: q.action,
+        from: q.from,
+        to: q.to,
+        before: q.before,
+        limit: q.limit,
+    };
+    let page = tx(&state, move |s, _| service::list_audit_events(s, session.caller(), request)).await?;
+    Ok(HttpResponse::Ok().json(Items {
+        items: page.items.into_iter().map(AuditEventWire::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
