@@ -131,4 +131,50 @@ token_test_db::backend_tests! {
         assert!(!logs.contains(&bearer), "no bearer token in the logs");
         assert!(!logs.contains("$argon2id$"), "no hash in the logs");
     }
+
+    fn a_newcomer_manages_tokens_over_http_with_the_bootstrap_administrator(url: &str) {
+        let server = Server::start(url, &[]);
+        let password = field(&server.banner, "password:");
+        let client = http();
+        let session: serde_json::Value = client
+            .post(server.url("/admin/v1/session"))
+            .json(&serde_json::json!({"email": "admin@localhost", "password": password}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let session_token = session["token"].as_str().unwrap().to_owned();
+        let admin = |method: reqwest::Method, path: &str| {
+            client.request(method, server.url(path)).bearer_auth(&session_token)
+        };
+        let area: serde_json::Value =
+            admin(reqwest::Method::POST, "/admin/v1/learning-areas").json(&serde_json::json!({"name": "Sales"})).send().unwrap().json().unwrap();
+        let created = admin(reqwest::Method::POST, "/admin/v1/access-tokens")
+            .json(&serde_json::json!({"learning_area_id": area["id"], "name": "Zapier - Sales"}))
+            .send()
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let created: serde_json::Value = created.json().unwrap();
+        let secret = created["client_secret"].as_str().unwrap().to_owned();
+        let client_id = created["client_id"].as_str().unwrap().to_owned();
+        let bearer = exchange(&server, &client_id, &secret, AuthType::BasicAuth).unwrap();
+        let me = client.get(server.url("/api/v1/me")).bearer_auth(&bearer).send().unwrap();
+        assert_eq!(me.status(), 200);
+        let id = created["id"].as_i64().unwrap();
+        let revoked = admin(reqwest::Method::POST, &format!("/admin/v1/access-tokens/{id}/revoke")).send().unwrap();
+        assert_eq!(revoked.status(), 200);
+        assert_eq!(client.get(server.url("/api/v1/me")).bearer_auth(&bearer).send().unwrap().status(), 401);
+        assert_eq!(client.get(server.url("/admin/v1/access-tokens")).bearer_auth(&bearer).send().unwrap().status(), 401);
+        let audit = admin(reqwest::Method::GET, "/admin/v1/audit-events").send().unwrap().text().unwrap();
+        assert!(audit.contains("access_token.revoke"));
+        let openapi: serde_json::Value = client.get(server.url("/openapi.json")).send().unwrap().json().unwrap();
+        assert_eq!(openapi["openapi"], "3.1.0");
+
+        let logs = server.stop().join("\n");
+        assert!(logs.contains("path=/admin/v1/access-tokens"), "requests are logged");
+        for secret_value in [&password, &secret, &bearer, &session_token] {
+            assert!(!logs.contains(secret_value.as_str()), "no password, secret or token in the logs");
+        }
+        assert!(!audit.contains(&secret) && !audit.contains(&session_token) && !audit.contains(&bearer));
+    }
 }

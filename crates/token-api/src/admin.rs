@@ -120,24 +120,28 @@ impl FromRequest for AdminSession {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = Login)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 struct LoginResponse {
     token: String,
     csrf_token: String,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     expires_at: OffsetDateTime,
     account: AccountWire,
 }
 
 /// `POST /admin/v1/session`. Failures for an email are slowed after three and refused for a
 /// window after five; the answer is the same whether or not the email exists.
+#[utoipa::path(post, path = "/admin/v1/session", tag = "sessions", request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the HttpOnly session cookie", body = LoginResponse), (status = 401, description = "Wrong email or password, or a deactivated account", body = crate::error::Problem), (status = 429, description = "Too many failed sign-ins", body = crate::error::Problem)))]
 async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
     let LoginBody { email, password } = body.into_inner();
     let key = email.trim().to_lowercase();
@@ -177,6 +181,7 @@ async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result
 }
 
 /// `DELETE /admin/v1/session`: ends the session and clears the cookie.
+#[utoipa::path(delete, path = "/admin/v1/session", tag = "sessions", security(("session" = [])), responses((status = 204, description = "Signed out"), (status = 401, body = crate::error::Problem)))]
 async fn logout(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
     let token = session.token.clone();
     tx(&state, move |s, st| service::logout(s, &*st.clock, &token)).await?;
@@ -186,13 +191,15 @@ async fn logout(state: web::Data<AppState>, session: AdminSession) -> Result<Htt
 }
 
 /// `GET /admin/v1/session`: who is signed in.
+#[utoipa::path(get, path = "/admin/v1/session", tag = "sessions", security(("session" = [])), responses((status = 200, description = "The signed-in account", body = AccountWire), (status = 401, body = crate::error::Problem)))]
 async fn whoami(session: AdminSession) -> HttpResponse {
     HttpResponse::Ok().json(AccountWire::from(&session.account))
 }
 
 // ---------------------------------------------------------------- accounts
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Account)]
 struct AccountWire {
     id: i64,
     email: String,
@@ -200,6 +207,7 @@ struct AccountWire {
     role: &'static str,
     active: bool,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     created_at: OffsetDateTime,
 }
 
@@ -216,8 +224,8 @@ impl From<&Account> for AccountWire {
     }
 }
 
-#[derive(Serialize)]
-struct Items<T> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Items<T> {
     items: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<i64>,
@@ -227,12 +235,14 @@ fn parse_role(raw: &str) -> Result<Role, ApiError> {
     Role::parse(raw).ok_or_else(|| CoreError::invalid("role", "must be administrator or manager").into())
 }
 
+#[utoipa::path(get, path = "/admin/v1/accounts", tag = "accounts", security(("session" = [])), responses((status = 200, body = Items<AccountWire>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 async fn list_accounts(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
     let accounts = tx(&state, move |s, _| service::list_accounts(s, session.caller())).await?;
     Ok(HttpResponse::Ok().json(Items { items: accounts.iter().map(AccountWire::from).collect(), next_cursor: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateAccount)]
 #[serde(deny_unknown_fields)]
 struct CreateAccountBody {
     email: String,
@@ -241,6 +251,7 @@ struct CreateAccountBody {
     display_name: String,
 }
 
+#[utoipa::path(post, path = "/admin/v1/accounts", tag = "accounts", security(("session" = [])), request_body = CreateAccountBody, responses((status = 201, body = AccountWire), (status = 409, description = "The email is taken", body = crate::error::Problem), (status = 422, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 async fn create_account(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -255,12 +266,14 @@ async fn create_account(
     Ok(HttpResponse::Created().json(AccountWire::from(&account)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ChangeRole)]
 #[serde(deny_unknown_fields)]
 struct ChangeRoleBody {
     role: String,
 }
 
+#[utoipa::path(patch, path = "/admin/v1/accounts/{id}", tag = "accounts", security(("session" = [])), params(("id" = i64, Path, description = "Account id")), request_body = ChangeRoleBody, responses((status = 200, description = "Demoting an administrator suspends the tokens it created", body = AccountWire), (status = 404, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 async fn change_role(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -273,6 +286,7 @@ async fn change_role(
     Ok(HttpResponse::Ok().json(AccountWire::from(&account)))
 }
 
+#[utoipa::path(post, path = "/admin/v1/accounts/{id}/deactivate", tag = "accounts", security(("session" = [])), params(("id" = i64, Path, description = "Account id")), responses((status = 200, description = "Its sessions end and the tokens it created are suspended", body = AccountWire), (status = 404, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 async fn deactivate_account(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -285,11 +299,13 @@ async fn deactivate_account(
 
 // ---------------------------------------------------------------- learning areas
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LearningArea)]
 struct LearningAreaWire {
     id: i64,
     name: String,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     created_at: OffsetDateTime,
 }
 
@@ -299,17 +315,20 @@ impl From<&LearningArea> for LearningAreaWire {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NameChange)]
 #[serde(deny_unknown_fields)]
 struct NameBody {
     name: String,
 }
 
+#[utoipa::path(get, path = "/admin/v1/learning-areas", tag = "learning areas", security(("session" = [])), responses((status = 200, body = Items<LearningAreaWire>), (status = 401, body = crate::error::Problem)))]
 async fn list_learning_areas(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
     let areas = tx(&state, move |s, _| service::list_learning_areas(s, session.caller())).await?;
     Ok(HttpResponse::Ok().json(Items { items: areas.iter().map(LearningAreaWire::from).collect(), next_cursor: None }))
 }
 
+#[utoipa::path(post, path = "/admin/v1/learning-areas", tag = "learning areas", security(("session" = [])), request_body = NameBody, responses((status = 201, body = LearningAreaWire), (status = 422, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 async fn create_learning_area(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -320,6 +339,7 @@ async fn create_learning_area(
     Ok(HttpResponse::Created().json(LearningAreaWire::from(&area)))
 }
 
+#[utoipa::path(get, path = "/admin/v1/learning-areas/{id}", tag = "learning areas", security(("session" = [])), params(("id" = i64, Path, description = "Learning area id")), responses((status = 200, body = LearningAreaWire), (status = 404, body = crate::error::Problem)))]
 async fn get_learning_area(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -330,6 +350,7 @@ async fn get_learning_area(
     Ok(HttpResponse::Ok().json(LearningAreaWire::from(&area)))
 }
 
+#[utoipa::path(patch, path = "/admin/v1/learning-areas/{id}", tag = "learning areas", security(("session" = [])), params(("id" = i64, Path, description = "Learning area id")), request_body = NameBody, responses((status = 200, body = LearningAreaWire), (status = 404, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 async fn rename_learning_area(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -345,20 +366,22 @@ async fn rename_learning_area(
 
 // ---------------------------------------------------------------- access tokens
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LearningAreaRef)]
 struct AreaRef {
     id: i64,
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AccountRef {
     id: i64,
     email: String,
     display_name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AccessToken)]
 struct AccessTokenWire {
     id: i64,
     name: String,
@@ -368,14 +391,18 @@ struct AccessTokenWire {
     #[serde(skip_serializing_if = "Option::is_none")]
     suspended_reason: Option<&'static str>,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     created_at: OffsetDateTime,
     created_by: AccountRef,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     expires_at: OffsetDateTime,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     revoked_at: Option<OffsetDateTime>,
     revoked_by: Option<i64>,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     last_used_at: Option<OffsetDateTime>,
 }
 
@@ -409,7 +436,8 @@ impl From<&AccessTokenDetails> for AccessTokenWire {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CreatedAccessToken)]
 struct CreatedAccessTokenWire {
     #[serde(flatten)]
     token: AccessTokenWire,
@@ -417,7 +445,8 @@ struct CreatedAccessTokenWire {
     client_secret: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListAccessTokensQuery {
     status: Option<String>,
@@ -428,6 +457,7 @@ struct ListAccessTokensQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/admin/v1/access-tokens", tag = "access tokens", security(("session" = [])), params(ListAccessTokensQuery), responses((status = 200, description = "Newest first; pass next_cursor as before for the next page", body = Items<AccessTokenWire>), (status = 403, body = crate::error::Problem)))]
 async fn list_access_tokens(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -455,15 +485,18 @@ async fn list_access_tokens(
         .json(Items { items: page.items.iter().map(AccessTokenWire::from).collect(), next_cursor: page.next_cursor }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateAccessTokenRequest)]
 #[serde(deny_unknown_fields)]
 struct CreateAccessTokenBody {
     learning_area_id: Option<i64>,
     name: String,
     #[serde(default, deserialize_with = "de_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<OffsetDateTime>,
 }
 
+#[utoipa::path(post, path = "/admin/v1/access-tokens", tag = "access tokens", security(("session" = [])), request_body = CreateAccessTokenBody, responses((status = 201, description = "The only answer that contains client_secret", body = CreatedAccessTokenWire), (status = 422, description = "Invalid fields, an unknown learning area, or no learning area at all", body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 async fn create_access_token(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -485,6 +518,7 @@ async fn create_access_token(
     }))
 }
 
+#[utoipa::path(get, path = "/admin/v1/access-tokens/{id}", tag = "access tokens", security(("session" = [])), params(("id" = i64, Path, description = "Access token id")), responses((status = 200, body = AccessTokenWire), (status = 404, body = crate::error::Problem)))]
 async fn get_access_token(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -495,16 +529,19 @@ async fn get_access_token(
     Ok(HttpResponse::Ok().json(AccessTokenWire::from(&token)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = EditAccessToken)]
 #[serde(deny_unknown_fields)]
 struct EditAccessTokenBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "de_rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<OffsetDateTime>,
     /// Accepted only to answer with a clear refusal: the learning area never changes.
     learning_area_id: Option<i64>,
 }
 
+#[utoipa::path(patch, path = "/admin/v1/access-tokens/{id}", tag = "access tokens", security(("session" = [])), params(("id" = i64, Path, description = "Access token id")), request_body = EditAccessTokenBody, responses((status = 200, body = AccessTokenWire), (status = 409, description = "The token is expired or revoked", body = crate::error::Problem), (status = 422, description = "Invalid fields, or an attempt to change the learning area", body = crate::error::Problem)))]
 async fn edit_access_token(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -524,6 +561,7 @@ async fn edit_access_token(
     Ok(HttpResponse::Ok().json(AccessTokenWire::from(&token)))
 }
 
+#[utoipa::path(post, path = "/admin/v1/access-tokens/{id}/revoke", tag = "access tokens", security(("session" = [])), params(("id" = i64, Path, description = "Access token id")), responses((status = 200, description = "Revoked (idempotent); its bearer tokens stop working at once", body = AccessTokenWire), (status = 404, body = crate::error::Problem)))]
 async fn revoke_access_token(
     state: web::Data<AppState>,
     session: AdminSession,
@@ -537,27 +575,32 @@ async fn revoke_access_token(
 
 // ---------------------------------------------------------------- audit
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuditActor)]
 struct ActorWire {
     kind: String,
     id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuditTarget)]
 struct TargetWire {
     kind: String,
     id: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
 struct AuditEventWire {
     id: i64,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     occurred_at: OffsetDateTime,
     actor: ActorWire,
     action: String,
     target: Option<TargetWire>,
     outcome: String,
+    #[schema(value_type = Object)]
     details: serde_json::Value,
 }
 
@@ -575,20 +618,24 @@ impl From<StoredAuditEvent> for AuditEventWire {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQueryParams {
     actor: Option<String>,
     target: Option<String>,
     action: Option<String>,
     #[serde(default, deserialize_with = "de_rfc3339_opt")]
+    #[param(value_type = Option<String>, format = DateTime)]
     from: Option<OffsetDateTime>,
     #[serde(default, deserialize_with = "de_rfc3339_opt")]
+    #[param(value_type = Option<String>, format = DateTime)]
     to: Option<OffsetDateTime>,
     before: Option<i64>,
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/admin/v1/audit-events", tag = "audit", security(("session" = [])), params(AuditQueryParams), responses((status = 200, description = "Newest first", body = Items<AuditEventWire>), (status = 403, body = crate::error::Problem)))]
 async fn list_audit_events(
     state: web::Data<AppState>,
     session: AdminSession,

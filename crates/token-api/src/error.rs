@@ -62,21 +62,30 @@ impl From<actix_web::error::BlockingError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct FieldProblem<'a> {
-    field: &'a str,
-    message: &'a str,
+/// One failing field of an invalid request.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// The field, as the request spells it.
+    field: String,
+    /// What is wrong with it.
+    message: String,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem details document (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable, machine-readable: `urn:tokend:problem:<slug>`.
     #[serde(rename = "type")]
     kind: String,
+    /// Short human summary of the type.
     title: &'static str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong, and what to do.
     detail: String,
+    /// For invalid input: each failing field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<FieldProblem<'a>>,
+    errors: Vec<FieldProblem>,
 }
 
 impl ApiError {
@@ -145,9 +154,11 @@ impl ResponseError for ApiError {
         };
         let errors = match self {
             ApiError::Core(CoreError::Invalid(fields)) => {
-                fields.iter().map(|f| FieldProblem { field: f.field, message: &f.message }).collect()
+                fields.iter().map(|f| FieldProblem { field: f.field.to_owned(), message: f.message.clone() }).collect()
             }
-            ApiError::Core(CoreError::Conflict { field, message }) => vec![FieldProblem { field, message }],
+            ApiError::Core(CoreError::Conflict { field, message }) => {
+                vec![FieldProblem { field: (*field).to_owned(), message: message.clone() }]
+            }
             _ => Vec::new(),
         };
         let body = Problem { kind: Self::type_uri(slug), title, status: status.as_u16(), detail, errors };

@@ -50,28 +50,32 @@ impl FromRequest for Authenticated {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MeAreaRef)]
 struct AreaRef {
     id: i64,
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MeTokenRef)]
 struct TokenRef {
     name: String,
     client_id: String,
     #[serde(serialize_with = "crate::wire::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     expires_at: OffsetDateTime,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Me {
     learning_area: AreaRef,
     access_token: TokenRef,
 }
 
 /// `GET /api/v1/me`: the connection test; Zapier builds its connection label from it.
-async fn me(auth: Authenticated) -> HttpResponse {
+#[utoipa::path(get, path = "/api/v1/me", tag = "integration", security(("bearer" = [])), responses((status = 200, description = "The connection test: the token's learning area and name", body = Me), (status = 401, description = "Missing, expired, revoked or unknown bearer token", body = crate::error::Problem)))]
+pub(crate) async fn me(auth: Authenticated) -> HttpResponse {
     let p = auth.0;
     HttpResponse::Ok().json(Me {
         learning_area: AreaRef { id: p.learning_area.id.get(), name: p.learning_area.name.to_string() },

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod error;
 mod integration;
 mod oauth;
+pub mod openapi;
 mod wire;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(oauth::config)
         .configure(integration::config)
         .configure(admin::config)
+        .configure(openapi::config)
         .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NoRoute) }));
 }
 
