@@ -177,4 +177,31 @@ token_test_db::backend_tests! {
         }
         assert!(!audit.contains(&secret) && !audit.contains(&session_token) && !audit.contains(&bearer));
     }
+
+    fn the_demo_area_is_reachable_with_the_printed_credentials_and_nothing_else(url: &str) {
+        ok(tokend(url, &["admin", "create", "--email", "ada@example.com"], "a long enough password\n"));
+        ok(tokend(url, &["area", "create", "Other"], ""));
+        let demo = ok(tokend(url, &["demo"], ""));
+        let client_id = field(&demo, "client ID:");
+        let secret = field(&demo, "client secret:");
+        let server = Server::start(url, &[]);
+        let client = http();
+        let bearer = exchange(&server, &client_id, &secret, AuthType::BasicAuth).unwrap();
+        let get = |path: &str| -> serde_json::Value {
+            let answer = client.get(server.url(path)).bearer_auth(&bearer).send().unwrap();
+            assert_eq!(answer.status(), 200, "{path}");
+            answer.json().unwrap()
+        };
+        assert_eq!(get("/api/v1/me")["learning_area"]["name"], "Demo Academy");
+        assert_eq!(get("/api/v1/users?limit=500")["items"].as_array().unwrap().len(), 20);
+        assert_eq!(get("/api/v1/trainings")["items"].as_array().unwrap().len(), 5);
+        assert_eq!(get("/api/v1/registrations?limit=500")["items"].as_array().unwrap().len(), 60);
+        assert_eq!(get("/api/v1/completions?limit=500")["items"].as_array().unwrap().len(), 30);
+        assert_eq!(get("/api/v1/live-sessions")["items"].as_array().unwrap().len(), 3);
+        // The other area's data (none yet, but its id exists) stays out of reach of this token.
+        let other_area_user = client.get(server.url("/api/v1/users/999999")).bearer_auth(&bearer).send().unwrap();
+        assert_eq!(other_area_user.status(), 404);
+        let admin = client.get(server.url("/admin/v1/learning-areas")).bearer_auth(&bearer).send().unwrap();
+        assert_eq!(admin.status(), 401, "no administrative function");
+    }
 }

@@ -46,7 +46,8 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             .route("/access-tokens/{id}", web::get().to(get_access_token))
             .route("/access-tokens/{id}", web::patch().to(edit_access_token))
             .route("/access-tokens/{id}/revoke", web::post().to(revoke_access_token))
-            .route("/audit-events", web::get().to(list_audit_events)),
+            .route("/audit-events", web::get().to(list_audit_events))
+            .configure(crate::admin_learning::routes),
     );
 }
 

@@ -3,8 +3,10 @@
 //! JSON; handlers parse, call one service function inside `web::block`, and map the result.
 
 pub mod admin;
+mod admin_learning;
 pub mod error;
 mod integration;
+pub mod learning_wire;
 mod oauth;
 pub mod openapi;
 mod wire;

@@ -32,6 +32,16 @@ pub enum Entity {
     Account,
     /// An access token.
     AccessToken,
+    /// A hierarchy level.
+    Level,
+    /// A user (learner).
+    User,
+    /// A training.
+    Training,
+    /// A registration.
+    Registration,
+    /// A live session.
+    LiveSession,
 }
 
 impl Entity {
@@ -41,6 +51,11 @@ impl Entity {
             Entity::LearningArea => "learning area",
             Entity::Account => "account",
             Entity::AccessToken => "access token",
+            Entity::Level => "level",
+            Entity::User => "user",
+            Entity::Training => "training",
+            Entity::Registration => "registration",
+            Entity::LiveSession => "live session",
         }
     }
 }

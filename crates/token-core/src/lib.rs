@@ -5,6 +5,8 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod learning;
+pub mod learning_service;
 pub mod memory;
 pub mod model;
 pub mod secret;

@@ -13,6 +13,10 @@ use crate::audit::AuditAction;
 use crate::audit::AuditEvent;
 use crate::error::StoreError;
 use crate::ids::{AccessTokenId, AccountId, AuditEventId, BearerTokenId, LearningAreaId};
+use crate::learning::{
+    AreaScope, Attendance, Level, LevelId, LiveSession, LiveSessionId, Registration, RegistrationId,
+    RegistrationStatus, Training, TrainingId, User, UserId,
+};
 use crate::model::{AccessToken, Account, Email, LearningArea, Name, Role, StatusFilter};
 use crate::secret::{ClientId, SecretHash};
 
@@ -282,4 +286,144 @@ pub trait OAuthStorage: Send + Sync {
         &self,
         f: impl FnOnce(&mut dyn OAuthStore) -> Result<T, StoreError>,
     ) -> Result<T, StoreError>;
+}
+
+/// Which registrations to list: newest first (by id), filtered.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationQuery {
+    /// Only this training.
+    pub training_id: Option<crate::learning::TrainingId>,
+    /// Only this user.
+    pub user_id: Option<crate::learning::UserId>,
+    /// Only this status.
+    pub status: Option<crate::learning::RegistrationStatus>,
+    /// Only registered at or after.
+    pub since: Option<OffsetDateTime>,
+    /// Cursor: only smaller ids.
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Which live sessions to list: newest first (by id), filtered.
+#[derive(Debug, Clone, Default)]
+pub struct LiveSessionQuery {
+    /// Only this training.
+    pub training_id: Option<crate::learning::TrainingId>,
+    /// Only sessions starting at or after.
+    pub from: Option<OffsetDateTime>,
+    /// Only sessions starting before.
+    pub to: Option<OffsetDateTime>,
+    /// Cursor: only smaller ids.
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Storage for a learning area's data. Every method takes the [`AreaScope`] and confines its
+/// query to that area; there is no unscoped method.
+///
+/// [`AreaScope`]: crate::learning::AreaScope
+pub trait LearningStore {
+    /// Levels of the area, top-down by id.
+    fn levels(&mut self, scope: AreaScope) -> Result<Vec<Level>, StoreError>;
+    /// One level.
+    fn level(&mut self, scope: AreaScope, id: LevelId) -> Result<Option<Level>, StoreError>;
+    /// Adds a level.
+    fn insert_level(
+        &mut self,
+        scope: AreaScope,
+        parent_id: Option<LevelId>,
+        name: &Name,
+        at: OffsetDateTime,
+    ) -> Result<Level, StoreError>;
+
+    /// Users, newest first, older than `before`.
+    fn users(&mut self, scope: AreaScope, before: Option<i64>, limit: u32) -> Result<Vec<User>, StoreError>;
+    /// One user.
+    fn user(&mut self, scope: AreaScope, id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user with this email.
+    fn user_by_email(&mut self, scope: AreaScope, email: &Email) -> Result<Option<User>, StoreError>;
+    /// Adds a user.
+    fn insert_user(
+        &mut self,
+        scope: AreaScope,
+        name: &Name,
+        email: &Email,
+        level_id: Option<LevelId>,
+        at: OffsetDateTime,
+    ) -> Result<User, StoreError>;
+
+    /// Trainings, newest first.
+    fn trainings(&mut self, scope: AreaScope, before: Option<i64>, limit: u32) -> Result<Vec<Training>, StoreError>;
+    /// One training.
+    fn training(&mut self, scope: AreaScope, id: TrainingId) -> Result<Option<Training>, StoreError>;
+    /// Adds a training.
+    fn insert_training(
+        &mut self,
+        scope: AreaScope,
+        title: &Name,
+        description: &str,
+        level_id: Option<LevelId>,
+        at: OffsetDateTime,
+    ) -> Result<Training, StoreError>;
+    /// (status, score) of every registration to a training.
+    fn training_results(
+        &mut self,
+        scope: AreaScope,
+        id: TrainingId,
+    ) -> Result<Vec<(RegistrationStatus, Option<u8>)>, StoreError>;
+
+    /// Registrations, newest first.
+    fn registrations(&mut self, scope: AreaScope, query: &RegistrationQuery) -> Result<Vec<Registration>, StoreError>;
+    /// One registration.
+    fn registration(&mut self, scope: AreaScope, id: RegistrationId) -> Result<Option<Registration>, StoreError>;
+    /// The registration of a user to a training.
+    fn registration_of(
+        &mut self,
+        scope: AreaScope,
+        user_id: UserId,
+        training_id: TrainingId,
+    ) -> Result<Option<Registration>, StoreError>;
+    /// Adds a registration (not started).
+    fn insert_registration(
+        &mut self,
+        scope: AreaScope,
+        user_id: UserId,
+        training_id: TrainingId,
+        at: OffsetDateTime,
+    ) -> Result<Registration, StoreError>;
+    /// Writes progress, status, score and completion.
+    fn update_registration(&mut self, scope: AreaScope, registration: &Registration) -> Result<(), StoreError>;
+    /// Completed registrations, newest completion first, after the `(completed_at, id)` cursor.
+    fn completions(
+        &mut self,
+        scope: AreaScope,
+        since: Option<OffsetDateTime>,
+        before: Option<(OffsetDateTime, RegistrationId)>,
+        limit: u32,
+    ) -> Result<Vec<Registration>, StoreError>;
+
+    /// Live sessions, newest first, without attendees.
+    fn live_sessions(&mut self, scope: AreaScope, query: &LiveSessionQuery) -> Result<Vec<LiveSession>, StoreError>;
+    /// One live session with its attendees.
+    fn live_session(&mut self, scope: AreaScope, id: LiveSessionId) -> Result<Option<LiveSession>, StoreError>;
+    /// Adds a live session.
+    fn insert_live_session(
+        &mut self,
+        scope: AreaScope,
+        training_id: TrainingId,
+        title: &Name,
+        starts_at: OffsetDateTime,
+        ends_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<LiveSession, StoreError>;
+    /// Sets a user's attendance of a live session.
+    fn set_attendance(
+        &mut self,
+        scope: AreaScope,
+        session: LiveSessionId,
+        user_id: UserId,
+        attendance: Attendance,
+    ) -> Result<(), StoreError>;
 }

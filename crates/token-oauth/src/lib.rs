@@ -143,9 +143,14 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The OAuth2 scope of this principal.
+    /// The OAuth2 scope of this principal (`area:<id>`).
     pub fn scope(&self) -> String {
         scope_of(&self.learning_area)
+    }
+
+    /// The learning area every query of this principal's requests is confined to.
+    pub fn area_scope(&self) -> token_core::learning::AreaScope {
+        token_core::learning::AreaScope::of(self.learning_area.id)
     }
 }
 

@@ -38,12 +38,12 @@ pub(crate) fn failure(error: impl std::error::Error + Send + Sync + 'static) -> 
     StoreError::Failure(Box::new(error))
 }
 
-fn to_db(at: OffsetDateTime) -> PrimitiveDateTime {
+pub(crate) fn to_db(at: OffsetDateTime) -> PrimitiveDateTime {
     let at = at.to_offset(UtcOffset::UTC);
     PrimitiveDateTime::new(at.date(), at.time())
 }
 
-fn from_db(at: PrimitiveDateTime) -> OffsetDateTime {
+pub(crate) fn from_db(at: PrimitiveDateTime) -> OffsetDateTime {
     at.assume_utc()
 }
 

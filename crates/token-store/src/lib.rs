@@ -11,6 +11,7 @@
 
 pub mod connection;
 mod db_store;
+mod learning_store;
 pub mod schema;
 
 use std::time::Duration;

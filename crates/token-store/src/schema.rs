@@ -73,6 +73,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    levels (id) {
+        id -> BigInt,
+        learning_area_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        learning_area_id -> BigInt,
+        name -> Text,
+        email -> Text,
+        level_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trainings (id) {
+        id -> BigInt,
+        learning_area_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        level_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registrations (id) {
+        id -> BigInt,
+        learning_area_id -> BigInt,
+        user_id -> BigInt,
+        training_id -> BigInt,
+        registered_at -> Timestamp,
+        status -> Text,
+        progress -> Integer,
+        score -> Nullable<Integer>,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    live_sessions (id) {
+        id -> BigInt,
+        learning_area_id -> BigInt,
+        training_id -> BigInt,
+        title -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attendances (live_session_id, user_id) {
+        live_session_id -> BigInt,
+        user_id -> BigInt,
+        attendance -> Text,
+    }
+}
+
 diesel::joinable!(access_tokens -> learning_areas (learning_area_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(bearer_tokens -> access_tokens (access_token_id));
@@ -82,5 +148,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     audit_events,
     bearer_tokens,
-    sessions
+    sessions,
+    levels,
+    users,
+    trainings,
+    registrations,
+    live_sessions,
+    attendances
 );

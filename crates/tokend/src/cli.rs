@@ -42,6 +42,9 @@ enum Command {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create a demo learning area ("Demo Academy") with sample data and an access token for
+    /// it; prints the credentials and curl commands. Re-running reuses the area.
+    Demo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common;
     match cli.command {
         Command::Serve(serve) => crate::serve::run(&common, &serve),
+        Command::Demo => crate::demo::run(&common),
         Command::Migrate => {
             let db = open(&common, false)?;
             let applied = db.migrate().map_err(|e| e.to_string())?;

@@ -5,5 +5,7 @@
 #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 mod admin;
+mod admin_learning;
+mod integration;
 mod oauth;
 mod support;
