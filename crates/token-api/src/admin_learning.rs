@@ -20,7 +20,9 @@ use token_store::DbStore;
 use crate::AppState;
 use crate::admin::AdminSession;
 use crate::error::ApiError;
-use crate::learning_wire::{LevelWire, ListPage, LiveSessionWire, RegistrationWire, TrainingWire, UserWire};
+use crate::learning_wire::{
+    LevelWire, ListPage, LiveSessionWire, PagingQuery, RegistrationWire, TrainingWire, UserWire,
+};
 use crate::wire::de_rfc3339_opt;
 
 /// Adds the routes to the `/admin/v1` scope (a scope swallows its prefix, so they must live
@@ -61,22 +63,6 @@ async fn in_area<T: Send + 'static>(
         })
     })
     .await??)
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct PagingQuery {
-    /// The previous page's `next_cursor`.
-    before: Option<i64>,
-    /// Page size, 1 to 500 (default 50).
-    limit: Option<u32>,
-}
-
-impl From<PagingQuery> for Paging {
-    fn from(q: PagingQuery) -> Self {
-        Self { before: q.before, limit: q.limit }
-    }
 }
 
 // ---------------------------------------------------------------- levels

@@ -16,7 +16,9 @@ use token_oauth::{BearerError, Principal};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::learning_wire::{ListPage, LiveSessionWire, RegistrationWire, StatisticsWire, TrainingWire, UserWire};
+use crate::learning_wire::{
+    ListPage, LiveSessionWire, PagingQuery, RegistrationWire, StatisticsWire, TrainingWire, UserWire,
+};
 
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -132,31 +134,14 @@ async fn write<T: Send + 'static>(
     Ok(web::block(move || state.db.transaction(|store| f(store, &*state.clock, scope))).await??)
 }
 
-/// `limit` and `before` of every list.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct PageParams {
-    /// Page size: default 50, at most 500.
-    limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    before: Option<i64>,
-}
-
-impl PageParams {
-    fn paging(&self) -> Paging {
-        Paging { before: self.before, limit: self.limit }
-    }
-}
-
-#[utoipa::path(get, path = "/api/v1/users", tag = "integration", security(("bearer" = [])), params(PageParams),
+#[utoipa::path(get, path = "/api/v1/users", tag = "integration", security(("bearer" = [])), params(PagingQuery),
     responses((status = 200, description = "Users of the token's learning area, newest first", body = ListPage<UserWire>), (status = 401, body = crate::error::Problem)))]
 async fn list_users(
     state: web::Data<AppState>,
     auth: Authenticated,
-    query: web::Query<PageParams>,
+    query: web::Query<PagingQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let paging = query.paging();
+    let paging = Paging::from(query.into_inner());
     let page = read(state, auth, move |s, scope| learning_service::list_users(s, scope, paging)).await?;
     Ok(HttpResponse::Ok().json(ListPage::<UserWire>::of(page)))
 }
@@ -196,14 +181,14 @@ async fn create_user(
     Ok(HttpResponse::Created().json(UserWire::from(&user)))
 }
 
-#[utoipa::path(get, path = "/api/v1/trainings", tag = "integration", security(("bearer" = [])), params(PageParams),
+#[utoipa::path(get, path = "/api/v1/trainings", tag = "integration", security(("bearer" = [])), params(PagingQuery),
     responses((status = 200, description = "Newest first", body = ListPage<TrainingWire>), (status = 401, body = crate::error::Problem)))]
 async fn list_trainings(
     state: web::Data<AppState>,
     auth: Authenticated,
-    query: web::Query<PageParams>,
+    query: web::Query<PagingQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let paging = query.paging();
+    let paging = Paging::from(query.into_inner());
     let page = read(state, auth, move |s, scope| learning_service::list_trainings(s, scope, paging)).await?;
     Ok(HttpResponse::Ok().json(ListPage::<TrainingWire>::of(page)))
 }

@@ -1,9 +1,10 @@
 //! Wire shapes of a learning area's data, shared by the integration API and the admin API.
 //! Every list item has a unique, stable `id` (what Zapier's polling triggers deduplicate on).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use token_core::learning::{Level, LiveSession, Registration, Training, TrainingStatistics, User};
+use token_core::learning_service::Paging;
 
 use crate::wire::{rfc3339, rfc3339_opt};
 
@@ -24,6 +25,23 @@ impl<T> ListPage<T> {
         T: for<'a> From<&'a D>,
     {
         Self { items: page.items.iter().map(T::from).collect(), next_cursor: page.next_cursor.map(|c| c.to_string()) }
+    }
+}
+
+/// `before` and `limit` of every newest-first list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PagingQuery {
+    /// The previous page's `next_cursor`.
+    pub before: Option<i64>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+impl From<PagingQuery> for Paging {
+    fn from(q: PagingQuery) -> Self {
+        Self { before: q.before, limit: q.limit }
     }
 }
 
