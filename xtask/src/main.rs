@@ -30,8 +30,8 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "bench",
-        args: "",
-        about: "run the benchmarks (not implemented yet: see issue 6)",
+        args: bench::ARGS,
+        about: "build tokend in release, load it with wrk against a bare baseline, write docs/benchmarks.md",
         run: bench::run,
     },
     Command { name: "help", args: "", about: "print this text", run: help },

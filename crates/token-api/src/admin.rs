@@ -60,6 +60,16 @@ async fn tx<T: Send + 'static>(
     Ok(web::block(move || state.db.transaction(|store| f(store, &state))).await??)
 }
 
+/// Runs one read-only service call on one connection without a transaction: on SQLite a
+/// transaction would take the write lock and queue every list behind every write.
+async fn read<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&mut DbStore<'_>, &AppState) -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    Ok(web::block(move || state.db.run(|store| f(store, &state))).await??)
+}
+
 // ---------------------------------------------------------------- authentication
 
 /// A signed-in account: from `Authorization: Bearer tka_…` or from the session cookie. A
@@ -238,7 +248,7 @@ fn parse_role(raw: &str) -> Result<Role, ApiError> {
 
 #[utoipa::path(get, path = "/admin/v1/accounts", tag = "accounts", security(("session" = [])), responses((status = 200, body = Items<AccountWire>), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem)))]
 async fn list_accounts(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
-    let accounts = tx(&state, move |s, _| service::list_accounts(s, session.caller())).await?;
+    let accounts = read(&state, move |s, _| service::list_accounts(s, session.caller())).await?;
     Ok(HttpResponse::Ok().json(Items { items: accounts.iter().map(AccountWire::from).collect(), next_cursor: None }))
 }
 
@@ -325,7 +335,7 @@ struct NameBody {
 
 #[utoipa::path(get, path = "/admin/v1/learning-areas", tag = "learning areas", security(("session" = [])), responses((status = 200, body = Items<LearningAreaWire>), (status = 401, body = crate::error::Problem)))]
 async fn list_learning_areas(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
-    let areas = tx(&state, move |s, _| service::list_learning_areas(s, session.caller())).await?;
+    let areas = read(&state, move |s, _| service::list_learning_areas(s, session.caller())).await?;
     Ok(HttpResponse::Ok().json(Items { items: areas.iter().map(LearningAreaWire::from).collect(), next_cursor: None }))
 }
 
@@ -347,7 +357,7 @@ async fn get_learning_area(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = LearningAreaId::new(id.into_inner());
-    let area = tx(&state, move |s, _| service::get_learning_area(s, session.caller(), id)).await?;
+    let area = read(&state, move |s, _| service::get_learning_area(s, session.caller(), id)).await?;
     Ok(HttpResponse::Ok().json(LearningAreaWire::from(&area)))
 }
 
@@ -481,7 +491,7 @@ async fn list_access_tokens(
         limit: query.limit,
     };
     let page: Page<AccessTokenDetails> =
-        tx(&state, move |s, st| service::list_access_tokens(s, &*st.clock, session.caller(), request)).await?;
+        read(&state, move |s, st| service::list_access_tokens(s, &*st.clock, session.caller(), request)).await?;
     Ok(HttpResponse::Ok()
         .json(Items { items: page.items.iter().map(AccessTokenWire::from).collect(), next_cursor: page.next_cursor }))
 }
@@ -526,7 +536,7 @@ async fn get_access_token(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = AccessTokenId::new(id.into_inner());
-    let token = tx(&state, move |s, st| service::get_access_token(s, &*st.clock, session.caller(), id)).await?;
+    let token = read(&state, move |s, st| service::get_access_token(s, &*st.clock, session.caller(), id)).await?;
     Ok(HttpResponse::Ok().json(AccessTokenWire::from(&token)))
 }
 
@@ -652,7 +662,7 @@ async fn list_audit_events(
         before: q.before,
         limit: q.limit,
     };
-    let page = tx(&state, move |s, _| service::list_audit_events(s, session.caller(), request)).await?;
+    let page = read(&state, move |s, _| service::list_audit_events(s, session.caller(), request)).await?;
     Ok(HttpResponse::Ok().json(Items {
         items: page.items.into_iter().map(AuditEventWire::from).collect(),
         next_cursor: page.next_cursor,

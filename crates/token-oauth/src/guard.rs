@@ -9,6 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
+use token_core::secret::VerifyMemory;
 
 /// How many failures lock a client id, for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,30 +95,44 @@ impl FailureThrottle {
     }
 }
 
-/// A counting semaphore: at most `n` argon2 verifications run at once, so a flood of token
-/// requests cannot take every core from the requests that only validate bearer tokens.
+/// At most `n` argon2 verifications run at once, so a flood of token requests cannot take
+/// every core from the requests that only validate bearer tokens. Each slot owns the working
+/// memory of one verification (19 MiB at the default parameters), allocated once and reused:
+/// memory stays at `n` × that, however many verifications run.
 #[derive(Debug)]
 pub struct VerifierSlots {
-    free: Mutex<usize>,
+    free: Mutex<Vec<VerifyMemory>>,
     released: Condvar,
     wait: std::time::Duration,
 }
 
-/// A held slot; released on drop.
+/// A held slot with its memory; released on drop.
 #[derive(Debug)]
-pub struct Slot<'a>(&'a VerifierSlots);
+pub struct Slot<'a> {
+    slots: &'a VerifierSlots,
+    memory: Option<VerifyMemory>,
+}
+
+impl Slot<'_> {
+    /// The slot's verification memory.
+    pub fn memory(&mut self) -> &mut VerifyMemory {
+        self.memory.get_or_insert_with(VerifyMemory::default)
+    }
+}
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        self.0.released.notify_one();
+        let memory = self.memory.take().unwrap_or_default();
+        self.slots.free.lock().unwrap_or_else(PoisonError::into_inner).push(memory);
+        self.slots.released.notify_one();
     }
 }
 
 impl VerifierSlots {
     /// `n` slots; a caller waits at most `wait` for one.
     pub fn new(n: usize, wait: std::time::Duration) -> Self {
-        Self { free: Mutex::new(n.max(1)), released: Condvar::new(), wait }
+        let free = (0..n.max(1)).map(|_| VerifyMemory::default()).collect();
+        Self { free: Mutex::new(free), released: Condvar::new(), wait }
     }
 
     /// A slot, or `None` when none freed up in time.
@@ -125,13 +140,41 @@ impl VerifierSlots {
         let free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
         let (mut free, _) = self
             .released
-            .wait_timeout_while(free, self.wait, |free| *free == 0)
+            .wait_timeout_while(free, self.wait, |free| free.is_empty())
             .unwrap_or_else(PoisonError::into_inner);
-        if *free == 0 {
-            return None;
+        let memory = free.pop()?;
+        Some(Slot { slots: self, memory: Some(memory) })
+    }
+}
+
+/// A per-process budget of argon2 verifications per second. The throttle stops one client id
+/// from being guessed at; this stops many ids (or many wrong secrets) from together taking the
+/// cores from bearer validation. Verifications the cache vouches for cost no budget, so clients
+/// already verified keep working during a flood; only first verifications wait.
+#[derive(Debug)]
+pub struct VerificationBudget {
+    per_second: u32,
+    window: Mutex<(std::time::Instant, u32)>,
+}
+
+impl VerificationBudget {
+    /// At most `per_second` verifications in any one-second window.
+    pub fn new(per_second: u32) -> Self {
+        Self { per_second: per_second.max(1), window: Mutex::new((std::time::Instant::now(), 0)) }
+    }
+
+    /// Takes one verification from the budget; `false` when this second's budget is spent.
+    pub fn take(&self) -> bool {
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if now.duration_since(window.0) >= std::time::Duration::from_secs(1) {
+            *window = (now, 0);
         }
-        *free -= 1;
-        Some(Slot(self))
+        if window.1 >= self.per_second {
+            return false;
+        }
+        window.1 += 1;
+        true
     }
 }
 
@@ -245,6 +288,13 @@ mod tests {
         assert!(!cache.vouches_for("tkc_b", "tks_secret", "$argon2id$hash"));
         cache.forget("tkc_a");
         assert!(!cache.vouches_for("tkc_a", "tks_secret", "$argon2id$hash"));
+    }
+
+    #[test]
+    fn the_budget_allows_so_many_verifications_per_second() {
+        let budget = VerificationBudget::new(3);
+        assert!((0..3).all(|_| budget.take()));
+        assert!(!budget.take());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use token_core::secret::{ClientId, ClientSecret, SecretHasher, TokenFormat, fast
 use token_core::store::{ClientRecord, NewBearerToken, OAuthStorage};
 
 pub use error::{BearerError, OAuthError};
-use guard::{FailureThrottle, ThrottleConfig, VerifiedCache, VerifierSlots};
+use guard::{FailureThrottle, ThrottleConfig, VerificationBudget, VerifiedCache, VerifierSlots};
 
 /// Tuning of the authorization server.
 #[derive(Debug, Clone)]
@@ -29,12 +29,16 @@ pub struct OAuthConfig {
     pub bearer_lifetime: Duration,
     /// argon2 verifications allowed at once. Default: half the cores, at least one.
     pub max_concurrent_verifications: usize,
-    /// How long a token request waits for a verification slot before `temporarily_unavailable`.
+    /// How long a token request waits for a verification slot before `temporarily_unavailable`;
+    /// short, because a waiting request holds a blocking thread that bearer validation needs.
     pub verification_wait: std::time::Duration,
     /// Failure throttling per client id.
     pub throttle: ThrottleConfig,
     /// Clients remembered by the verified-secret cache.
     pub verified_cache_entries: usize,
+    /// argon2 verifications allowed per second in this process (cached ones are free). Beyond
+    /// it, token requests get `slow_down` (429, `Retry-After: 1`) without hashing.
+    pub max_verifications_per_second: u32,
 }
 
 impl Default for OAuthConfig {
@@ -43,9 +47,10 @@ impl Default for OAuthConfig {
         Self {
             bearer_lifetime: Duration::hours(1),
             max_concurrent_verifications: (cores / 2).max(1),
-            verification_wait: std::time::Duration::from_secs(2),
+            verification_wait: std::time::Duration::from_millis(50),
             throttle: ThrottleConfig::default(),
             verified_cache_entries: 100_000,
+            max_verifications_per_second: 8,
         }
     }
 }
@@ -176,6 +181,7 @@ pub struct Authority {
     throttle: FailureThrottle,
     slots: VerifierSlots,
     cache: VerifiedCache,
+    budget: VerificationBudget,
     usage: Mutex<HashMap<AccessTokenId, OffsetDateTime>>,
 }
 
@@ -214,6 +220,7 @@ impl Authority {
             throttle: FailureThrottle::new(config.throttle),
             slots: VerifierSlots::new(config.max_concurrent_verifications, config.verification_wait),
             cache: VerifiedCache::new(config.verified_cache_entries).map_err(|_| OAuthError::Randomness)?,
+            budget: VerificationBudget::new(config.max_verifications_per_second),
             usage: Mutex::new(HashMap::new()),
             config,
             hasher,
@@ -270,8 +277,11 @@ impl Authority {
         let phc = record.as_ref().map(|r| r.secret_hash.as_phc());
         let vouched = phc.is_some_and(|phc| self.cache.vouches_for(client_id.as_str(), secret.expose(), phc));
         let verified = vouched || {
-            let _slot = self.slots.acquire().ok_or(OAuthError::TemporarilyUnavailable)?;
-            self.hasher.verify(record.as_ref().map(|r| &r.secret_hash), secret.expose())
+            if !self.budget.take() {
+                return Err(OAuthError::TooManyAttempts { retry_after_secs: 1 });
+            }
+            let mut slot = self.slots.acquire().ok_or(OAuthError::TemporarilyUnavailable)?;
+            self.hasher.verify_in(record.as_ref().map(|r| &r.secret_hash), secret.expose(), slot.memory())
         };
         let Some(record) = record else { return Ok(Err((ClientRefusal::UnknownClient, None))) };
         if !verified {

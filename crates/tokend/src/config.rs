@@ -70,6 +70,11 @@ pub struct Serve {
     #[arg(long, env = "TOKEND_BEARER_LIFETIME_SECS", default_value_t = 3600)]
     pub bearer_lifetime_secs: i64,
 
+    /// argon2 verifications per second for token requests (verified secrets are cached and
+    /// cost none); beyond it, token requests get 429 without hashing.
+    #[arg(long, env = "TOKEND_MAX_VERIFICATIONS_PER_SEC", default_value_t = 8)]
+    pub max_verifications_per_sec: u32,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "TOKEND_WORKERS")]
     pub workers: Option<usize>,
@@ -92,6 +97,10 @@ impl Serve {
         if self.bearer_lifetime_secs < 60 {
             return Err("the bearer lifetime must be at least 60 seconds".into());
         }
-        Ok(OAuthConfig { bearer_lifetime: Duration::seconds(self.bearer_lifetime_secs), ..OAuthConfig::default() })
+        Ok(OAuthConfig {
+            bearer_lifetime: Duration::seconds(self.bearer_lifetime_secs),
+            max_verifications_per_second: self.max_verifications_per_sec,
+            ..OAuthConfig::default()
+        })
     }
 }

@@ -41,7 +41,8 @@ pub fn run(common: &Common, serve: &Serve) -> Result<(), String> {
     tracing::info!(bind = %serve.bind, database = db.backend(), "tokend starting");
 
     let bind = serve.bind.clone();
-    let workers = serve.workers;
+    let workers = serve.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let pool_size = serve.pool_size;
     let purge_every = Duration::from_secs(serve.purge_interval_secs.max(1));
     actix_web::rt::System::new().block_on(async move {
         let data = web::Data::new(state);
@@ -52,10 +53,11 @@ pub fn run(common: &Common, serve: &Serve) -> Result<(), String> {
                 .wrap(actix_web::middleware::from_fn(token_api::log_request))
                 .configure(token_api::configure)
         })
-        .shutdown_timeout(30);
-        if let Some(workers) = workers {
-            server = server.workers(workers);
-        }
+        .shutdown_timeout(30)
+        .workers(workers);
+        // Each worker's blocking pool runs the database calls; more threads than connections
+        // would only queue on the pool's lock, thrashing the scheduler under load.
+        server = server.worker_max_blocking_threads((pool_size as usize / workers).max(2));
         let server = server.bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         for addr in server.addrs() {
             // Printed (not only logged) so scripts and tests can find a port chosen by the OS.
