@@ -390,8 +390,17 @@ fn measure_oauth(run: &mut Run, url: &str, scratch: &Path, s1_load: &Load) -> Re
     let started = Instant::now();
     let mut cold_ok = 0;
     for body in &bodies {
-        if http::request(url, "POST", "/oauth/token", &form, body)?.status == 200 {
-            cold_ok += 1;
+        // As a real client would: on 429 (tokend's per-second budget of argon2 verifications),
+        // wait a second and ask again.
+        for _ in 0..30 {
+            match http::request(url, "POST", "/oauth/token", &form, body)?.status {
+                200 => {
+                    cold_ok += 1;
+                    break;
+                }
+                429 => std::thread::sleep(std::time::Duration::from_secs(1)),
+                _ => break,
+            }
         }
     }
     let cold_seconds = started.elapsed().as_secs_f64();

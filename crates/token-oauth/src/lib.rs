@@ -29,8 +29,8 @@ pub struct OAuthConfig {
     pub bearer_lifetime: Duration,
     /// argon2 verifications allowed at once. Default: half the cores, at least one.
     pub max_concurrent_verifications: usize,
-    /// How long a token request waits for a verification slot before `temporarily_unavailable`;
-    /// short, because a waiting request holds a blocking thread that bearer validation needs.
+    /// How long a token request waits for a verification slot before `slow_down` (429); short,
+    /// because a waiting request holds a blocking thread that bearer validation needs.
     pub verification_wait: std::time::Duration,
     /// Failure throttling per client id.
     pub throttle: ThrottleConfig,
@@ -280,7 +280,8 @@ impl Authority {
             if !self.budget.take() {
                 return Err(OAuthError::TooManyAttempts { retry_after_secs: 1 });
             }
-            let mut slot = self.slots.acquire().ok_or(OAuthError::TemporarilyUnavailable)?;
+            // Every slot busy: throttling, not a server fault; the client retries after a second.
+            let mut slot = self.slots.acquire().ok_or(OAuthError::TooManyAttempts { retry_after_secs: 1 })?;
             self.hasher.verify_in(record.as_ref().map(|r| &r.secret_hash), secret.expose(), slot.memory())
         };
         let Some(record) = record else { return Ok(Err((ClientRefusal::UnknownClient, None))) };
