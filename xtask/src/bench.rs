@@ -225,8 +225,11 @@ fn bench(options: &Options, command: &str) -> Result<bool, String> {
         (bench_dir.join("latest.md"), &markdown),
     ];
     // A run the harness broke in is kept under target/ only: it must not replace good numbers.
+    // The hand-written record of profiling and fixes (from PROFILING_HEADING on) is kept.
+    let doc_path = root.join("docs/benchmarks.md");
+    let document = with_kept_notes(&markdown, &std::fs::read_to_string(&doc_path).unwrap_or_default());
     if clean {
-        outputs.push((root.join("docs/benchmarks.md"), &markdown));
+        outputs.push((doc_path, &document));
     }
     for (path, text) in &outputs {
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -235,6 +238,17 @@ fn bench(options: &Options, command: &str) -> Result<bool, String> {
     let written: Vec<String> = outputs.iter().map(|(path, _)| relative(&root, path)).collect();
     eprintln!("wrote {}", written.join(", "));
     Ok(clean)
+}
+
+/// The heading of the hand-written part of docs/benchmarks.md, which every run keeps.
+const PROFILING_HEADING: &str = "## Profiling and fixes";
+
+/// The generated report followed by the kept, hand-written notes of `previous`.
+fn with_kept_notes(generated: &str, previous: &str) -> String {
+    match previous.find(PROFILING_HEADING) {
+        Some(at) => format!("{}\n{}", generated.trim_end(), &previous[at..]),
+        None => generated.to_owned(),
+    }
 }
 
 /// What one fill measured.
