@@ -1,9 +1,6 @@
 //! Newtypes for the ids of stored things, so an account id can never be passed where an access
 //! token id is expected.
 
-use std::fmt;
-use std::str::FromStr;
-
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -22,13 +19,13 @@ macro_rules! id_type {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
             }
         }
 
-        impl FromStr for $name {
+        impl std::str::FromStr for $name {
             type Err = std::num::ParseIntError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 s.parse().map(Self)
@@ -36,6 +33,8 @@ macro_rules! id_type {
         }
     };
 }
+
+pub(crate) use id_type;
 
 id_type!(
     /// Identifies a learning area, the scope an access token is bound to.

@@ -6,57 +6,29 @@
 //! that does not exist. The integration API gets its scope only from a validated bearer
 //! token; the admin API only after checking the caller is an administrator and the area exists.
 
-use std::fmt;
-
 use time::OffsetDateTime;
 
 use crate::error::{CoreError, FieldError};
-use crate::ids::LearningAreaId;
+use crate::ids::{LearningAreaId, id_type};
 use crate::model::{Email, Name};
 
-macro_rules! learning_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(i64);
-
-        impl $name {
-            /// Wraps a stored id.
-            pub const fn new(raw: i64) -> Self {
-                Self(raw)
-            }
-
-            /// The raw value.
-            pub const fn get(self) -> i64 {
-                self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-    };
-}
-
-learning_id!(
+id_type!(
     /// Identifies a hierarchy level.
     LevelId
 );
-learning_id!(
+id_type!(
     /// Identifies a user (learner) of a learning area.
     UserId
 );
-learning_id!(
+id_type!(
     /// Identifies a training.
     TrainingId
 );
-learning_id!(
+id_type!(
     /// Identifies a registration of a user to a training.
     RegistrationId
 );
-learning_id!(
+id_type!(
     /// Identifies a live session.
     LiveSessionId
 );
