@@ -52,7 +52,7 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
 }
 
 /// Runs one service call in one transaction on the blocking pool.
-async fn tx<T: Send + 'static>(
+pub(crate) async fn tx<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&mut DbStore<'_>, &AppState) -> Result<T, CoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -83,7 +83,7 @@ pub struct AdminSession {
 }
 
 impl AdminSession {
-    fn caller(&self) -> Caller {
+    pub(crate) fn caller(&self) -> Caller {
         Caller::Account(self.account.id)
     }
 }
@@ -96,12 +96,12 @@ pub fn csrf_token(session_token: &str) -> String {
 
 fn session_token(req: &HttpRequest) -> Result<Option<(String, bool)>, ApiError> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
+        let value = value.to_str().map_err(|_| CoreError::Unauthenticated)?;
         return match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
                 Ok(Some((token.trim().to_owned(), false)))
             }
-            _ => Err(ApiError::Unauthenticated),
+            _ => Err(CoreError::Unauthenticated.into()),
         };
     }
     Ok(req.cookie(SESSION_COOKIE).map(|c| (c.value().to_owned(), true)))
@@ -118,7 +118,7 @@ impl FromRequest for AdminSession {
         let csrf = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or(ApiError::Overloaded)?;
-            let (token, from_cookie) = presented?.ok_or(ApiError::Unauthenticated)?;
+            let (token, from_cookie) = presented?.ok_or(CoreError::Unauthenticated)?;
             if from_cookie && unsafe_method && csrf.as_deref() != Some(csrf_token(&token).as_str()) {
                 return Err(ApiError::Csrf);
             }

@@ -14,7 +14,6 @@ use token_core::learning::{
     Attendance, LevelId, LiveSessionId, RegistrationId, RegistrationStatus, TrainingId, UserId,
 };
 use token_core::learning_service::{self, LiveSessionFilter, NewUser, Paging, RegistrationFilter};
-use token_core::service::Caller;
 use token_store::DbStore;
 
 use crate::AppState;
@@ -54,15 +53,12 @@ async fn in_area<T: Send + 'static>(
     area_id: i64,
     f: impl FnOnce(&mut DbStore<'_>, &AppState, token_core::learning::AreaScope) -> Result<T, CoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let state = state.clone();
-    let caller = Caller::Account(session.account.id);
-    Ok(web::block(move || {
-        state.db.transaction(|s| {
-            let scope = learning_service::admin_scope(s, caller, LearningAreaId::new(area_id))?;
-            f(s, &state, scope)
-        })
+    let caller = session.caller();
+    crate::admin::tx(state, move |s, st| {
+        let scope = learning_service::admin_scope(s, caller, LearningAreaId::new(area_id))?;
+        f(s, st, scope)
     })
-    .await??)
+    .await
 }
 
 // ---------------------------------------------------------------- levels

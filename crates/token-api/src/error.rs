@@ -21,9 +21,6 @@ pub enum ApiError {
     /// The body is over the size limit.
     #[error("the request body is too large")]
     TooLarge,
-    /// No valid admin session.
-    #[error("sign in first: send a valid session token")]
-    Unauthenticated,
     /// A cookie-authenticated write without the session's CSRF token.
     #[error("send the session's CSRF token in the X-CSRF-Token header")]
     Csrf,
@@ -113,7 +110,6 @@ impl ApiError {
             },
             ApiError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed-request", "Malformed request"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large"),
-            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in"),
             ApiError::Bearer(_) => (StatusCode::UNAUTHORIZED, "invalid-token", "Invalid bearer token"),
             ApiError::Csrf => (StatusCode::FORBIDDEN, "csrf", "CSRF token missing or wrong"),
             ApiError::TooManyAttempts { .. } => {
@@ -172,7 +168,7 @@ impl ResponseError for ApiError {
             ApiError::Bearer(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="tokend", error="invalid_token""#));
             }
-            ApiError::Unauthenticated | ApiError::Core(CoreError::Unauthenticated) => {
+            ApiError::Core(CoreError::Unauthenticated) => {
                 response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="tokend-admin""#));
             }
             ApiError::TooManyAttempts { retry_after_secs } => {
@@ -286,7 +282,6 @@ mod tests {
             (CoreError::Store(StoreError::Failure("x".into())).into(), 500, "internal"),
             (ApiError::Malformed("x".into()), 400, "malformed-request"),
             (ApiError::TooLarge, 413, "too-large"),
-            (ApiError::Unauthenticated, 401, "unauthenticated"),
             (CoreError::Unauthenticated.into(), 401, "unauthenticated"),
             (ApiError::Csrf, 403, "csrf"),
             (ApiError::TooManyAttempts { retry_after_secs: 1 }, 429, "too-many-attempts"),

@@ -23,12 +23,7 @@ pub fn admin_scope<S: Store + ?Sized>(
     caller: Caller,
     area: LearningAreaId,
 ) -> Result<AreaScope, CoreError> {
-    if let Caller::Account(id) = caller {
-        match store.account(id)? {
-            Some(account) if account.is_active_administrator() => {}
-            _ => return Err(CoreError::Forbidden),
-        }
-    }
+    crate::service::require_administrator(store, caller)?;
     store.learning_area(area)?.ok_or(CoreError::NotFound(Entity::LearningArea))?;
     Ok(AreaScope::of(area))
 }

@@ -121,7 +121,10 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, CoreError> {
 
 /// The caller's account if it is an active administrator. The one place the rule "only an
 /// active administrator may manage access tokens" is decided.
-fn require_administrator<S: Store + ?Sized>(store: &mut S, caller: Caller) -> Result<Option<Account>, CoreError> {
+pub(crate) fn require_administrator<S: Store + ?Sized>(
+    store: &mut S,
+    caller: Caller,
+) -> Result<Option<Account>, CoreError> {
     match caller {
         Caller::System => Ok(None),
         Caller::Account(id) => match store.account(id)? {

@@ -170,7 +170,12 @@ pub enum Introspection {
 
 /// The scope string for a learning area: `area:<id>`.
 pub fn scope_of(area: &LearningArea) -> String {
-    format!("area:{}", area.id)
+    scope_for(area.id)
+}
+
+/// The scope string for a learning area id: `area:<id>`, the only scope a token may ask for.
+pub fn scope_for(area: token_core::ids::LearningAreaId) -> String {
+    format!("area:{area}")
 }
 
 /// The authorization server: holds the hasher and the in-memory guards; share one per process.
@@ -309,7 +314,7 @@ impl Authority {
             return Err(OAuthError::UnsupportedGrantType);
         }
         let client = self.authenticate_client(storage, clock, &request.credentials)?;
-        let allowed = scope_of_token(&client);
+        let allowed = scope_for(client.token.learning_area_id);
         if let Some(scope) = request.scope.as_deref().map(str::trim).filter(|s| !s.is_empty())
             && scope.split(' ').filter(|s| !s.is_empty()).any(|s| s != allowed)
         {
@@ -440,8 +445,4 @@ impl Authority {
     pub fn purge(&self, storage: &impl OAuthStorage, clock: &dyn Clock) -> Result<u64, StoreError> {
         storage.with_oauth_store(|s| s.purge_bearer_tokens(clock.now()))
     }
-}
-
-fn scope_of_token(client: &ClientRecord) -> String {
-    format!("area:{}", client.token.learning_area_id)
 }
