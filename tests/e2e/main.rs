@@ -198,9 +198,28 @@ token_test_db::backend_tests! {
         assert_eq!(get("/api/v1/registrations?limit=500")["items"].as_array().unwrap().len(), 60);
         assert_eq!(get("/api/v1/completions?limit=500")["items"].as_array().unwrap().len(), 30);
         assert_eq!(get("/api/v1/live-sessions")["items"].as_array().unwrap().len(), 3);
-        // The other area's data (none yet, but its id exists) stays out of reach of this token.
-        let other_area_user = client.get(server.url("/api/v1/users/999999")).bearer_auth(&bearer).send().unwrap();
-        assert_eq!(other_area_user.status(), 404);
+        // The other learning area gets a user of its own: the demo token never sees it.
+        let session: serde_json::Value = client
+            .post(server.url("/admin/v1/session"))
+            .json(&serde_json::json!({"email": "ada@example.com", "password": "a long enough password"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let other_user: serde_json::Value = client
+            .post(server.url("/admin/v1/learning-areas/1/users"))
+            .bearer_auth(session["token"].as_str().unwrap())
+            .json(&serde_json::json!({"name": "Outsider", "email": "outsider@example.com"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let other_id = other_user["id"].as_i64().unwrap();
+        let foreign = client.get(server.url(&format!("/api/v1/users/{other_id}"))).bearer_auth(&bearer).send().unwrap();
+        assert_eq!(foreign.status(), 404);
+        let users = get("/api/v1/users?limit=500");
+        assert_eq!(users["items"].as_array().unwrap().len(), 20, "still only the demo area's users");
+        assert!(!users.to_string().contains("outsider@example.com"));
         let admin = client.get(server.url("/admin/v1/learning-areas")).bearer_auth(&bearer).send().unwrap();
         assert_eq!(admin.status(), 401, "no administrative function");
     }

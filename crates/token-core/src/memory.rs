@@ -56,6 +56,26 @@ impl MemoryStore {
     }
 }
 
+/// The details as a JSON object of strings, as the database store keeps them.
+fn details_json(details: &[(&'static str, String)]) -> String {
+    fn quoted(text: &str) -> String {
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push('"');
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+    let fields: Vec<String> = details.iter().map(|(k, v)| format!("{}:{}", quoted(k), quoted(v))).collect();
+    format!("{{{}}}", fields.join(","))
+}
+
 impl Store for MemoryStore {
     fn account(&mut self, id: AccountId) -> Result<Option<Account>, StoreError> {
         Ok(self.accounts.get(&id).map(|(a, _)| a.clone()))
@@ -202,7 +222,7 @@ impl Store for MemoryStore {
                 target_kind: e.target.as_ref().map(|t| t.kind.as_str().to_owned()),
                 target_id: e.target.as_ref().and_then(|t| t.id),
                 outcome: e.outcome.as_str().to_owned(),
-                details_json: String::from("{}"),
+                details_json: details_json(&e.details),
             }
         });
         Ok(events

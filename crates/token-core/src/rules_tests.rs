@@ -460,3 +460,12 @@ fn only_administrators_read_the_audit_log() {
         ["target", "action"]
     );
 }
+
+#[test]
+fn the_audit_log_lists_the_details_each_event_recorded() {
+    let mut world = World::new();
+    service::create_learning_area(&mut world.store, &world.clock, world.admin, "Say \"hi\"").unwrap();
+    let page = service::list_audit_events(&mut world.store, world.admin, Default::default()).unwrap();
+    assert_eq!(page.items[0].action, "learning_area.create");
+    assert_eq!(page.items[0].details_json, r#"{"name":"Say \"hi\""}"#);
+}
