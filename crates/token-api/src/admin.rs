@@ -15,7 +15,7 @@ use token_core::ids::{AccessTokenId, AccountId, LearningAreaId};
 use token_core::model::{Account, LearningArea, Role, StatusFilter, TokenStatus};
 use token_core::secret::Password;
 use token_core::service::{self, AccessTokenDetails, Caller, Page};
-use token_core::store::StoredAuditEvent;
+use token_core::store::{OAuthStore, StoredAuditEvent};
 use token_store::DbStore;
 
 use crate::AppState;
@@ -51,13 +51,30 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Runs one service call in one transaction on the blocking pool.
+/// Runs one service call in one transaction on the blocking pool. A call that moved the
+/// credential epoch (a revocation, a deactivation, a rename…) answers only after the
+/// authority's revocation fence, so no instance still validates from a cache filled before it.
 pub(crate) async fn tx<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&mut DbStore<'_>, &AppState) -> Result<T, CoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let state = state.clone();
-    Ok(web::block(move || state.db.transaction(|store| f(store, &state))).await??)
+    let fence = state.authority.revocation_fence();
+    let (value, moved) = web::block(move || {
+        state.db.transaction(|store| {
+            if fence.is_zero() {
+                return f(store, &state).map(|value| (value, false));
+            }
+            let before = store.credential_epoch()?;
+            let value = f(store, &state)?;
+            Ok::<_, CoreError>((value, store.credential_epoch()? != before))
+        })
+    })
+    .await??;
+    if moved {
+        actix_web::rt::time::sleep(fence).await;
+    }
+    Ok(value)
 }
 
 /// Runs one read-only service call on one connection without a transaction: on SQLite a

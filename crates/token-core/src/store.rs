@@ -275,6 +275,11 @@ pub trait OAuthStore {
     fn purge_bearer_tokens(&mut self, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// Records an event that goes with no change (a refused token request).
     fn record_oauth_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError>;
+    /// The credential epoch: a counter the store moves forward, in the same transaction, with
+    /// every change that can alter what a bearer validation answers (a revocation, an expiry or
+    /// name change, an account deactivated or demoted, an area renamed). Validation caches
+    /// are flushed when it moves.
+    fn credential_epoch(&mut self) -> Result<i64, StoreError>;
 }
 
 /// Hands out an [`OAuthStore`] for one short unit of work. The OAuth2 grant holds no

@@ -5,6 +5,7 @@
 
 mod error;
 pub mod guard;
+mod lease;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,6 +22,7 @@ use token_core::store::{ClientRecord, NewBearerToken, OAuthStorage};
 
 pub use error::{BearerError, OAuthError};
 use guard::{FailureThrottle, ThrottleConfig, VerificationBudget, VerifiedCache, VerifierSlots};
+pub use lease::{LeaseConfig, LeaseKeeper};
 
 /// Tuning of the authorization server.
 #[derive(Debug, Clone)]
@@ -39,6 +41,8 @@ pub struct OAuthConfig {
     /// argon2 verifications allowed per second in this process (cached ones are free). Beyond
     /// it, token requests get `slow_down` (429, `Retry-After: 1`) without hashing.
     pub max_verifications_per_second: u32,
+    /// How validations are cached between polls of the credential epoch.
+    pub lease: LeaseConfig,
 }
 
 impl Default for OAuthConfig {
@@ -51,6 +55,7 @@ impl Default for OAuthConfig {
             throttle: ThrottleConfig::default(),
             verified_cache_entries: 100_000,
             max_verifications_per_second: 8,
+            lease: LeaseConfig::default(),
         }
     }
 }
@@ -187,6 +192,7 @@ pub struct Authority {
     slots: VerifierSlots,
     cache: VerifiedCache,
     budget: VerificationBudget,
+    validations: lease::ValidationCache,
     usage: Mutex<HashMap<AccessTokenId, OffsetDateTime>>,
 }
 
@@ -226,6 +232,7 @@ impl Authority {
             slots: VerifierSlots::new(config.max_concurrent_verifications, config.verification_wait),
             cache: VerifiedCache::new(config.verified_cache_entries).map_err(|_| OAuthError::Randomness)?,
             budget: VerificationBudget::new(config.max_verifications_per_second),
+            validations: lease::ValidationCache::new(config.lease),
             usage: Mutex::new(HashMap::new()),
             config,
             hasher,
@@ -338,22 +345,24 @@ impl Authority {
         })
     }
 
-    /// Validates a bearer token on an integration request. One indexed read joins the bearer
-    /// token to its access token and creator, so a revocation, expiry or suspension committed
-    /// by any instance is seen by the very next request. `last_used_at` is noted in memory and
-    /// written by [`Authority::flush_usage`].
+    /// Validates a bearer token on an integration request: from memory while the validation
+    /// lease holds (see [`LeaseConfig`]), otherwise by one indexed read that joins the bearer
+    /// token to its access token and creator. Either way a revocation, expiry or suspension
+    /// that another instance reported done is seen by the very next request. `last_used_at` is
+    /// noted in memory and written by [`Authority::flush_usage`].
     pub fn validate_bearer(
         &self,
         storage: &impl OAuthStorage,
         clock: &dyn Clock,
         presented: Option<&str>,
     ) -> Result<Principal, BearerError> {
-        let presented = presented.ok_or(BearerError::Missing)?;
-        if !TokenFormat::BEARER.is_well_formed(presented) {
-            return Err(BearerError::InvalidToken);
+        if let Some(answer) = self.validate_bearer_in_memory(clock, presented) {
+            return answer;
         }
+        let presented = presented.ok_or(BearerError::Missing)?;
         let now = clock.now();
         let hash = fast_hash(presented);
+        let read_at = self.validations.generation();
         let record = storage.with_oauth_store(|s| s.bearer_token(&hash))?.ok_or(BearerError::InvalidToken)?;
         let access = &record.access_token;
         let live = record.revoked_at.is_none()
@@ -363,7 +372,7 @@ impl Authority {
             return Err(BearerError::InvalidToken);
         }
         self.note_use(access.token.id, now);
-        Ok(Principal {
+        let principal = Principal {
             access_token_id: access.token.id,
             client_id: access.token.client_id.clone(),
             token_name: access.token.name.clone(),
@@ -372,7 +381,51 @@ impl Authority {
             access_token_expires_at: access.token.expires_at,
             issued_at: record.issued_at,
             expires_at: record.expires_at,
-        })
+        };
+        let valid_until = record.expires_at.min(access.token.expires_at);
+        self.validations.insert(read_at, hash, &principal, valid_until);
+        Ok(principal)
+    }
+
+    /// The part of [`Authority::validate_bearer`] that needs no store: a missing or malformed
+    /// token is refused, a token validated while the lease holds is accepted. `None` means
+    /// "ask the store" — so a caller on an event loop can answer most requests without moving
+    /// to a thread that may block.
+    pub fn validate_bearer_in_memory(
+        &self,
+        clock: &dyn Clock,
+        presented: Option<&str>,
+    ) -> Option<Result<Principal, BearerError>> {
+        let Some(presented) = presented else { return Some(Err(BearerError::Missing)) };
+        if !TokenFormat::BEARER.is_well_formed(presented) {
+            return Some(Err(BearerError::InvalidToken));
+        }
+        let now = clock.now();
+        let principal = self.validations.get(&fast_hash(presented), now)?;
+        self.note_use(principal.access_token_id, now);
+        Some(Ok(principal))
+    }
+
+    /// One poll of the credential epoch (see [`LeaseConfig`]); [`LeaseKeeper`] calls it every
+    /// [`LeaseConfig::renew_every`]. Until it is called, every validation reads the store.
+    pub fn renew_lease(&self, storage: &impl OAuthStorage, clock: &dyn Clock) -> Result<(), StoreError> {
+        self.validations.renew(storage, clock.now())
+    }
+
+    /// The validation lease's settings.
+    pub fn lease_config(&self) -> &LeaseConfig {
+        self.validations.config()
+    }
+
+    /// How long a write that moved the credential epoch must wait, after its commit, before it
+    /// reports success: by then no instance can still answer from a cache filled before it.
+    pub fn revocation_fence(&self) -> std::time::Duration {
+        self.validations.config().fence()
+    }
+
+    /// Validations remembered now (for metrics and tests).
+    pub fn cached_validations(&self) -> usize {
+        self.validations.len()
     }
 
     /// RFC 7662: a client asks about a bearer token. Only its own active tokens introspect as
@@ -407,16 +460,21 @@ impl Authority {
         }
         let now = clock.now();
         let hash = fast_hash(token);
-        storage.with_oauth_store(|s| {
-            let Some(record) = s.bearer_token(&hash)? else { return Ok(()) };
+        let revoked = storage.with_oauth_store(|s| {
+            let Some(record) = s.bearer_token(&hash)? else { return Ok(false) };
             if record.access_token.token.id != client.token.id || record.revoked_at.is_some() {
-                return Ok(());
+                return Ok(false);
             }
             let audit =
                 AuditEvent::success(now, Actor::AccessToken(client.token.id), AuditAction::OAuthBearerRevoke, None)
                     .with("bearer_token_id", record.id.to_string());
-            s.revoke_bearer_token(record.id, now, audit)
+            s.revoke_bearer_token(record.id, now, audit).map(|()| true)
         })?;
+        if revoked {
+            // Blocking, like the store call above: the answer must not come before every
+            // instance's cached validation of this token has lapsed.
+            std::thread::sleep(self.revocation_fence());
+        }
         Ok(())
     }
 

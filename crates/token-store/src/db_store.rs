@@ -14,7 +14,7 @@ use token_core::store::{
 };
 
 use crate::connection::DbConnection;
-use crate::schema::{access_tokens, accounts, audit_events, bearer_tokens, learning_areas, sessions};
+use crate::schema::{access_tokens, accounts, audit_events, bearer_tokens, credential_epoch, learning_areas, sessions};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -612,5 +612,10 @@ impl OAuthStore for DbStore<'_> {
 
     fn record_oauth_audit(&mut self, audit: AuditEvent) -> Result<(), StoreError> {
         insert_audit(self.conn, audit, None)
+    }
+
+    fn credential_epoch(&mut self) -> Result<i64, StoreError> {
+        // Moved by the triggers of migration 0005, not by this crate's code.
+        credential_epoch::table.find(1_i64).select(credential_epoch::epoch).first(self.conn).map_err(failure)
     }
 }

@@ -139,6 +139,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// One row: moved forward by triggers on every change that can alter a bearer validation.
+    credential_epoch (id) {
+        id -> BigInt,
+        epoch -> BigInt,
+    }
+}
+
 diesel::joinable!(access_tokens -> learning_areas (learning_area_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(bearer_tokens -> access_tokens (access_token_id));

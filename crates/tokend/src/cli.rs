@@ -254,6 +254,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
                     )
                 })
                 .map_err(describe)?;
+            // Like the admin API: report the revocation only once no running instance can
+            // still answer from a validation cached before it.
+            std::thread::sleep(common.lease_config()?.fence());
             let at = revoked.record.token.revoked_at.map(rfc3339).unwrap_or_default();
             println!("access token {} is {} (since {at})", revoked.record.token.id, revoked.status.as_str());
             Ok(())

@@ -5,7 +5,7 @@ use clap::Args;
 use time::Duration;
 use token_core::model::ExpiryPolicy;
 use token_core::secret::HashParams;
-use token_oauth::OAuthConfig;
+use token_oauth::{LeaseConfig, OAuthConfig};
 
 /// Settings every command shares.
 #[derive(Debug, Clone, Args)]
@@ -33,6 +33,12 @@ pub struct Common {
     /// Lifetime of an access token when none is given, in days.
     #[arg(long, global = true, env = "TOKEND_DEFAULT_TOKEN_LIFETIME_DAYS", default_value_t = 365)]
     pub default_token_lifetime_days: i64,
+
+    /// How long, in milliseconds, an instance may answer bearer validations from memory
+    /// between polls of the credential epoch; revocations (here and in `serve`) answer only
+    /// after it has passed. 0 turns the cache off. Every instance and the CLI must agree.
+    #[arg(long, global = true, env = "TOKEND_VALIDATION_LEASE_MS", default_value_t = 100)]
+    pub validation_lease_ms: u64,
 }
 
 impl Common {
@@ -42,6 +48,13 @@ impl Common {
             iterations: self.argon2_iterations,
             parallelism: self.argon2_parallelism,
         }
+    }
+
+    pub fn lease_config(&self) -> Result<LeaseConfig, String> {
+        if self.validation_lease_ms > 10_000 {
+            return Err("the validation lease must be at most 10000 ms (revocations wait for it)".into());
+        }
+        Ok(LeaseConfig::with_lease(std::time::Duration::from_millis(self.validation_lease_ms)))
     }
 
     pub fn expiry_policy(&self) -> Result<ExpiryPolicy, String> {
@@ -93,13 +106,14 @@ pub struct Serve {
 }
 
 impl Serve {
-    pub fn oauth_config(&self) -> Result<OAuthConfig, String> {
+    pub fn oauth_config(&self, common: &Common) -> Result<OAuthConfig, String> {
         if self.bearer_lifetime_secs < 60 {
             return Err("the bearer lifetime must be at least 60 seconds".into());
         }
         Ok(OAuthConfig {
             bearer_lifetime: Duration::seconds(self.bearer_lifetime_secs),
             max_verifications_per_second: self.max_verifications_per_sec,
+            lease: common.lease_config()?,
             ..OAuthConfig::default()
         })
     }

@@ -12,15 +12,15 @@ use token_core::model::Role;
 use token_core::secret::Password;
 use token_core::service::{self, Caller, CreateAccount};
 use token_core::store::Store;
-use token_oauth::Authority;
 use token_oauth::guard::{FailureThrottle, ThrottleConfig};
+use token_oauth::{Authority, LeaseKeeper};
 use token_store::{Db, PoolOptions};
 
 use crate::config::{Common, Serve};
 
 pub fn run(common: &Common, serve: &Serve) -> Result<(), String> {
     let policy = common.expiry_policy()?;
-    let oauth = serve.oauth_config()?;
+    let oauth = serve.oauth_config(common)?;
     let db =
         Db::connect(&common.database_url, PoolOptions { max_connections: serve.pool_size, ..PoolOptions::default() })
             .map_err(|e| e.to_string())?;
@@ -29,6 +29,7 @@ pub fn run(common: &Common, serve: &Serve) -> Result<(), String> {
     let authority = Arc::new(Authority::new(oauth, hasher.clone()).map_err(|e| e.to_string())?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let login_throttle = Arc::new(FailureThrottle::new(ThrottleConfig::logins()));
+    let _lease = LeaseKeeper::spawn(authority.clone(), db.clone(), clock.clone()).map_err(|e| e.to_string())?;
     let state = AppState {
         db: db.clone(),
         clock,

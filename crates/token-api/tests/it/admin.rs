@@ -28,7 +28,7 @@ token_test_db::backend_tests! {
             let admin_session = login(&app, "admin@example.com").await;
             let manager_session = login(&app, "manager@example.com").await;
             let retired_session = login(&app, "retired@example.com").await;
-            h.state.db.transaction(|s| service::deactivate_account(s, &h.clock, Caller::Account(h.admin), retired)).unwrap();
+            h.write(|s| service::deactivate_account(s, &h.clock, Caller::Account(h.admin), retired));
             let bearer = {
                 let req = TestRequest::post()
                     .uri("/oauth/token")
@@ -222,7 +222,7 @@ token_test_db::backend_tests! {
     fn failed_sign_ins_look_alike_are_audited_and_are_throttled(url: &str) {
         let h = Harness::new(url);
         let retired = h.account("retired@example.com", Role::Administrator);
-        h.state.db.transaction(|s| service::deactivate_account(s, &h.clock, Caller::Account(h.admin), retired)).unwrap();
+        h.write(|s| service::deactivate_account(s, &h.clock, Caller::Account(h.admin), retired));
         run(async {
             let app = h.app().await;
             let attempt = |email: &str, password: &str| {

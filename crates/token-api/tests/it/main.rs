@@ -6,6 +6,7 @@
 
 mod admin;
 mod admin_learning;
+mod instances;
 mod integration;
 mod oauth;
 mod support;

@@ -118,7 +118,7 @@ token_test_db::backend_tests! {
         let short_lived = h.client_in(h.area, h.admin, Some(super::support::START + Duration::hours(1)));
         let demoted = h.account("demoted@example.com", Role::Administrator);
         let suspended = h.client_in(h.area, demoted, None);
-        h.state.db.transaction(|s| service::change_role(s, &h.clock, Caller::Account(h.admin), demoted, Role::Manager)).unwrap();
+        h.write(|s| service::change_role(s, &h.clock, Caller::Account(h.admin), demoted, Role::Manager));
         h.clock.advance(Duration::hours(2));
         let unknown_id = token_core::secret::ClientId::generate().unwrap().to_string();
         let other_secret = token_core::secret::ClientSecret::generate().unwrap().expose().to_owned();
@@ -229,7 +229,7 @@ token_test_db::backend_tests! {
         run(async {
             let app = h.app().await;
             let bearer = issue(&app, &client).await;
-            h.state.db.transaction(|s| service::deactivate_account(s, &h.clock, Caller::Account(h.admin), creator)).unwrap();
+            h.write(|s| service::deactivate_account(s, &h.clock, Caller::Account(h.admin), creator));
             assert_invalid_token(call(&app, get_me(&bearer)).await);
             let again = call(&app, token_request("grant_type=client_credentials").insert_header(basic(&client.client_id, &client.secret)).to_request()).await;
             assert_eq!(again.status, 401);

@@ -16,13 +16,16 @@ use token_core::ids::{AccessTokenId, AccountId, LearningAreaId};
 use token_core::model::{ExpiryPolicy, Role};
 use token_core::secret::{HashParams, Password, SecretHasher};
 use token_core::service::{self, Caller, CreateAccessToken, CreateAccount};
-use token_oauth::{Authority, OAuthConfig};
+use token_oauth::{Authority, LeaseKeeper, OAuthConfig};
 use token_store::{Db, PoolOptions};
 
 pub const START: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
 
 pub struct Harness {
     pub state: AppState,
+    /// Renews the validation lease, as `tokend serve` does, so every test runs with validations
+    /// answered from memory wherever the lease allows.
+    _lease: LeaseKeeper,
     pub clock: ManualClock,
     pub admin: AccountId,
     pub area: LearningAreaId,
@@ -59,7 +62,8 @@ impl Harness {
             )),
             public_url: Some("https://tokend.example.com".to_owned()),
         };
-        let mut harness = Self { state, clock, admin: AccountId::new(0), area: LearningAreaId::new(0) };
+        let lease = LeaseKeeper::spawn(state.authority.clone(), state.db.clone(), state.clock.clone()).unwrap();
+        let mut harness = Self { state, _lease: lease, clock, admin: AccountId::new(0), area: LearningAreaId::new(0) };
         harness.admin = harness.account("admin@example.com", Role::Administrator);
         harness
     }
@@ -112,18 +116,53 @@ impl Harness {
     }
 
     pub fn revoke(&self, id: AccessTokenId) {
-        self.state
-            .db
-            .transaction(|s| service::revoke_access_token(s, &self.clock, Caller::Account(self.admin), id))
-            .unwrap();
+        self.write(|s| service::revoke_access_token(s, &self.clock, Caller::Account(self.admin), id));
+    }
+
+    /// A write made beside the app (as another instance or the CLI would): one transaction,
+    /// then the revocation fence every writer observes before reporting success.
+    pub fn write<T>(&self, f: impl FnOnce(&mut token_store::DbStore<'_>) -> Result<T, token_core::CoreError>) -> T {
+        let value = self.state.db.transaction(f).unwrap();
+        std::thread::sleep(self.state.authority.revocation_fence());
+        value
     }
 
     pub async fn app(
         &self,
     ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
-        test::init_service(App::new().app_data(web::Data::new(self.state.clone())).configure(token_api::configure))
-            .await
+        app_of(&self.state).await
     }
+
+    /// Another tokend instance on the same database, as a second process would be: its own
+    /// connection pool, authority, validation cache and lease keeper.
+    pub fn another_instance(&self, url: &str) -> Instance {
+        let db = Db::connect(url, PoolOptions { migrate: false, ..PoolOptions::default() }).unwrap();
+        let config = OAuthConfig { max_verifications_per_second: 10_000, ..OAuthConfig::default() };
+        let authority = Arc::new(Authority::new(config, self.state.hasher.clone()).unwrap());
+        let state = AppState { db, authority, ..self.state.clone() };
+        let lease = LeaseKeeper::spawn(state.authority.clone(), state.db.clone(), state.clock.clone()).unwrap();
+        Instance { state, lease: Some(lease) }
+    }
+}
+
+/// A second instance (see [`Harness::another_instance`]).
+pub struct Instance {
+    pub state: AppState,
+    pub lease: Option<LeaseKeeper>,
+}
+
+impl Instance {
+    pub async fn app(
+        &self,
+    ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
+        app_of(&self.state).await
+    }
+}
+
+pub async fn app_of(
+    state: &AppState,
+) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
+    test::init_service(App::new().app_data(web::Data::new(state.clone())).configure(token_api::configure)).await
 }
 
 /// Runs an async test body on an actix system.

@@ -233,6 +233,47 @@ token_test_db::backend_tests! {
         assert_eq!(token.token.last_used_at, Some(START + Duration::hours(2)));
     }
 
+    fn the_credential_epoch_moves_with_every_change_a_validation_could_see(url: &str) {
+        let f = fixture(url);
+        let epoch = || f.db.run(|s| s.credential_epoch()).unwrap();
+        let moved = |what: &str, before: i64| {
+            let now = epoch();
+            assert!(now > before, "{what} must move the credential epoch");
+            now
+        };
+        let token = f.create("Zapier", None).details.record.token;
+        let other = f.db.transaction(|s| service::create_account(s, &f.clock, &f.hasher, f.admin, account("other@example.com", Role::Administrator))).unwrap();
+        let mut e = epoch();
+        let new = NewBearerToken { token_hash: fast_hash("bearer"), access_token_id: token.id, issued_at: START, expires_at: START + Duration::hours(1) };
+        let bearer = f.db.run(|s| s.insert_bearer_token(&new)).unwrap();
+        f.db.run(|s| s.touch_access_tokens(&[(token.id, START)])).unwrap();
+        assert_eq!(epoch(), e, "issuing and using a bearer token must not flush validation caches");
+
+        let edit = service::EditAccessToken { name: Some("Zapier 2".into()), ..Default::default() };
+        f.db.transaction(|s| service::edit_access_token(s, &f.clock, &ExpiryPolicy::default(), f.admin, token.id, edit)).unwrap();
+        e = moved("renaming an access token", e);
+        f.db.transaction(|s| service::rename_learning_area(s, &f.clock, f.admin, f.area, "Sales EMEA")).unwrap();
+        e = moved("renaming a learning area", e);
+        f.db.transaction(|s| service::change_role(s, &f.clock, f.admin, other.id, Role::Manager)).unwrap();
+        e = moved("demoting an administrator", e);
+        f.db.transaction(|s| service::deactivate_account(s, &f.clock, f.admin, other.id)).unwrap();
+        e = moved("deactivating an account", e);
+        let audit = AuditEvent::success(START, Actor::System, AuditAction::OAuthBearerRevoke, None);
+        f.db.transaction(|s| s.revoke_bearer_token(bearer, START, audit).map_err(CoreError::from)).unwrap();
+        e = moved("revoking a bearer token", e);
+        f.db.transaction(|s| service::revoke_access_token(s, &f.clock, f.admin, token.id)).unwrap();
+        moved("revoking an access token", e);
+
+        // Issuing, using and creating move nothing: caches stay warm under normal traffic.
+        let quiet = epoch();
+        let fresh = f.create("Make", None).details.record.token;
+        let new = NewBearerToken { token_hash: fast_hash("another"), access_token_id: fresh.id, issued_at: START, expires_at: START + Duration::hours(1) };
+        f.db.run(|s| s.insert_bearer_token(&new)).unwrap();
+        f.db.run(|s| s.touch_access_tokens(&[(fresh.id, START + Duration::minutes(1))])).unwrap();
+        f.db.run(|s| s.purge_bearer_tokens(START + Duration::hours(2))).unwrap();
+        assert_eq!(epoch(), quiet);
+    }
+
     fn unknown_client_ids_find_nothing(url: &str) {
         let f = fixture(url);
         let unknown = ClientId::generate().unwrap();

@@ -1,0 +1,243 @@
+//! The validation lease: bearer validations answered from memory, without giving up "a
+//! revocation is seen by the next request on every instance" (see
+//! `docs/decisions/0002-validation-lease.md`).
+//!
+//! The store keeps a *credential epoch* that moves, in the same transaction, with every change
+//! that can alter a validation's answer. Each instance polls it ([`LeaseKeeper`]) and flushes its
+//! cache when it moves. A cached answer is used only while the last poll *started* less than
+//! [`LeaseConfig::lease`] ago, and a write that moved the epoch reports success only after the
+//! [`revocation fence`](crate::Authority::revocation_fence) (the lease, plus a margin) has passed.
+//! So a request that arrives after the revocation call returned can only be answered from a
+//! cache that polled after the commit, and that poll flushed it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use token_core::StoreError;
+use token_core::store::OAuthStorage;
+
+use crate::{Authority, Principal};
+
+/// How long validations may be answered from memory between polls of the credential epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseConfig {
+    /// How long a poll's answer stays good. Zero turns the cache off: every validation reads
+    /// the store, and writes need no fence. Default: 100 ms.
+    pub lease: Duration,
+    /// How often [`LeaseKeeper`] polls. Several polls fit in one lease, so one slow poll does
+    /// not empty the cache. Default: 20 ms.
+    pub renew_every: Duration,
+    /// Most validations remembered (a few hundred bytes each). Default: 50 000.
+    pub max_entries: usize,
+}
+
+impl LeaseConfig {
+    /// The cache off: every validation reads the store.
+    pub fn disabled() -> Self {
+        Self { lease: Duration::ZERO, ..Self::default() }
+    }
+
+    /// A lease of `lease`, polled five times within it.
+    pub fn with_lease(lease: Duration) -> Self {
+        Self { lease, renew_every: lease / 5, ..Self::default() }
+    }
+
+    /// Whether validations are cached at all.
+    pub fn enabled(&self) -> bool {
+        !self.lease.is_zero()
+    }
+
+    /// How long a write that moved the credential epoch waits before it reports success: the
+    /// lease plus a margin for scheduling, zero when the cache is off.
+    pub fn fence(&self) -> Duration {
+        if self.enabled() { self.lease + Duration::from_millis(5) } else { Duration::ZERO }
+    }
+}
+
+impl Default for LeaseConfig {
+    fn default() -> Self {
+        Self { lease: Duration::from_millis(100), renew_every: Duration::from_millis(20), max_entries: 50_000 }
+    }
+}
+
+/// A remembered successful validation.
+#[derive(Debug)]
+struct Entry {
+    principal: Principal,
+    /// The earlier of the bearer token's and the access token's expiry.
+    valid_until: OffsetDateTime,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// The epoch the entries were read under; `None` before the first poll.
+    epoch: Option<i64>,
+    /// Moves with every flush, so a read that began before a flush cannot insert after it.
+    generation: u64,
+    entries: HashMap<[u8; 32], Entry>,
+}
+
+/// Validations by bearer hash, good while the lease is.
+#[derive(Debug)]
+pub(crate) struct ValidationCache {
+    config: LeaseConfig,
+    base: Instant,
+    /// When the last applied poll started, in nanoseconds after `base` plus one; 0: never.
+    confirmed: AtomicU64,
+    inner: RwLock<Inner>,
+    /// One poll at a time, so an older answer never overwrites a newer one.
+    renewing: Mutex<()>,
+}
+
+/// A snapshot of the flush generation taken before a store read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Generation(u64);
+
+impl ValidationCache {
+    pub(crate) fn new(config: LeaseConfig) -> Self {
+        Self {
+            config,
+            base: Instant::now(),
+            confirmed: AtomicU64::new(0),
+            inner: RwLock::new(Inner::default()),
+            renewing: Mutex::new(()),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &LeaseConfig {
+        &self.config
+    }
+
+    fn ticks(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    /// Whether a poll started less than a lease ago.
+    fn fresh(&self) -> bool {
+        let confirmed = self.confirmed.load(Ordering::Acquire);
+        confirmed != 0 && self.ticks(Instant::now()).saturating_sub(confirmed) < self.lease_nanos()
+    }
+
+    fn lease_nanos(&self) -> u64 {
+        u64::try_from(self.config.lease.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The remembered principal for `hash`, if the lease holds and it has not expired.
+    pub(crate) fn get(&self, hash: &[u8; 32], now: OffsetDateTime) -> Option<Principal> {
+        if !self.config.enabled() || !self.fresh() {
+            return None;
+        }
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        inner.entries.get(hash).filter(|e| now < e.valid_until).map(|e| e.principal.clone())
+    }
+
+    /// Taken before reading the store for a miss; see [`ValidationCache::insert`].
+    pub(crate) fn generation(&self) -> Generation {
+        Generation(self.inner.read().unwrap_or_else(PoisonError::into_inner).generation)
+    }
+
+    /// Remembers a validation read from the store, unless a flush happened since `read_at`
+    /// was taken (the read may predate the change that caused it) or the cache is full.
+    pub(crate) fn insert(
+        &self,
+        read_at: Generation,
+        hash: [u8; 32],
+        principal: &Principal,
+        valid_until: OffsetDateTime,
+    ) {
+        if !self.config.enabled() {
+            return;
+        }
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if inner.epoch.is_none() || inner.generation != read_at.0 || inner.entries.len() >= self.config.max_entries {
+            return;
+        }
+        inner.entries.insert(hash, Entry { principal: principal.clone(), valid_until });
+    }
+
+    /// One poll: reads the epoch, flushes if it moved, then extends the lease from the moment
+    /// the poll started (not ended: the read may have waited for a connection).
+    pub(crate) fn renew(&self, storage: &impl OAuthStorage, now: OffsetDateTime) -> Result<(), StoreError> {
+        if !self.config.enabled() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.renewing.lock().unwrap_or_else(PoisonError::into_inner);
+        let started = Instant::now();
+        let epoch = storage.with_oauth_store(|s| s.credential_epoch())?;
+        {
+            let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+            if inner.epoch != Some(epoch) {
+                inner.entries.clear();
+                inner.generation += 1;
+                inner.epoch = Some(epoch);
+            } else if inner.entries.len() >= self.config.max_entries {
+                inner.entries.retain(|_, e| now < e.valid_until);
+            }
+        }
+        self.confirmed.fetch_max(self.ticks(started), Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Entries held now.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner).entries.len()
+    }
+}
+
+/// A thread that renews an [`Authority`]'s validation lease every
+/// [`LeaseConfig::renew_every`] until dropped. Without one, validations always read the store.
+#[derive(Debug)]
+pub struct LeaseKeeper {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LeaseKeeper {
+    /// Starts polling `storage` for `authority`. Failed polls are logged (without details that
+    /// could carry secrets: store errors never do) and retried; meanwhile the lease runs out
+    /// and validations read the store.
+    pub fn spawn<S: OAuthStorage + 'static>(
+        authority: Arc<Authority>,
+        storage: S,
+        clock: Arc<dyn token_core::clock::Clock>,
+    ) -> std::io::Result<Self> {
+        let every = authority.lease_config().renew_every.max(Duration::from_millis(1));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new().name("tokend-lease".into()).spawn(move || {
+            let mut failing = false;
+            loop {
+                match authority.renew_lease(&storage, &*clock) {
+                    Ok(()) if failing => {
+                        failing = false;
+                        tracing::info!("validation lease renewed again");
+                    }
+                    Ok(()) => {}
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "cannot renew the validation lease; validating from the store");
+                    }
+                    Err(_) => {}
+                }
+                match stopped.recv_timeout(every) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        })?;
+        Ok(Self { stop: Some(stop), thread: Some(thread) })
+    }
+}
+
+impl Drop for LeaseKeeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
