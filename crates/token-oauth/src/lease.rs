@@ -169,7 +169,12 @@ impl ValidationCache {
         let _one_at_a_time = self.renewing.lock().unwrap_or_else(PoisonError::into_inner);
         let started = Instant::now();
         let epoch = storage.with_oauth_store(|s| s.credential_epoch())?;
-        {
+        let unchanged = {
+            let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+            inner.epoch == Some(epoch) && inner.entries.len() < self.config.max_entries
+        };
+        // The usual poll changes nothing and takes no write lock, so validations never wait for it.
+        if !unchanged {
             let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
             if inner.epoch != Some(epoch) {
                 inner.entries.clear();
@@ -239,5 +244,177 @@ impl Drop for LeaseKeeper {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+
+    use std::sync::atomic::AtomicI64;
+
+    use time::macros::datetime;
+    use token_core::audit::AuditEvent;
+    use token_core::ids::{AccessTokenId, AccountId, BearerTokenId, LearningAreaId};
+    use token_core::model::{LearningArea, Name};
+    use token_core::secret::{ClientId, fast_hash};
+    use token_core::store::{BearerRecord, ClientRecord, NewBearerToken, OAuthStore};
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+
+    /// A store that only knows the credential epoch: the lease reads nothing else.
+    #[derive(Default)]
+    struct Epoch(AtomicI64);
+
+    impl Epoch {
+        fn bump(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl OAuthStore for &Epoch {
+        fn client(&mut self, _: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+            unreachable!("the lease reads only the epoch")
+        }
+        fn insert_bearer_token(&mut self, _: &NewBearerToken) -> Result<BearerTokenId, StoreError> {
+            unreachable!("the lease reads only the epoch")
+        }
+        fn bearer_token(&mut self, _: &[u8; 32]) -> Result<Option<BearerRecord>, StoreError> {
+            unreachable!("the lease reads only the epoch")
+        }
+        fn revoke_bearer_token(
+            &mut self,
+            _: BearerTokenId,
+            _: OffsetDateTime,
+            _: AuditEvent,
+        ) -> Result<(), StoreError> {
+            unreachable!("the lease reads only the epoch")
+        }
+        fn touch_access_tokens(&mut self, _: &[(AccessTokenId, OffsetDateTime)]) -> Result<(), StoreError> {
+            unreachable!("the lease reads only the epoch")
+        }
+        fn purge_bearer_tokens(&mut self, _: OffsetDateTime) -> Result<u64, StoreError> {
+            unreachable!("the lease reads only the epoch")
+        }
+        fn record_oauth_audit(&mut self, _: AuditEvent) -> Result<(), StoreError> {
+            unreachable!("the lease reads only the epoch")
+        }
+        fn credential_epoch(&mut self) -> Result<i64, StoreError> {
+            Ok(self.0.load(Ordering::SeqCst))
+        }
+    }
+
+    impl OAuthStorage for Epoch {
+        fn with_oauth_store<T>(
+            &self,
+            f: impl FnOnce(&mut dyn OAuthStore) -> Result<T, StoreError>,
+        ) -> Result<T, StoreError> {
+            f(&mut &*self)
+        }
+    }
+
+    fn principal() -> Principal {
+        Principal {
+            access_token_id: AccessTokenId::new(1),
+            client_id: ClientId::generate().unwrap(),
+            token_name: Name::parse("name", "Zapier").unwrap(),
+            learning_area: LearningArea {
+                id: LearningAreaId::new(7),
+                name: Name::parse("name", "Sales").unwrap(),
+                created_at: NOW,
+            },
+            acts_as: AccountId::new(1),
+            access_token_expires_at: NOW + time::Duration::days(30),
+            issued_at: NOW,
+            expires_at: NOW + time::Duration::hours(1),
+        }
+    }
+
+    fn cache(lease_ms: u64) -> ValidationCache {
+        ValidationCache::new(LeaseConfig::with_lease(Duration::from_millis(lease_ms)))
+    }
+
+    fn remember(cache: &ValidationCache, name: &str) {
+        let read_at = cache.generation();
+        cache.insert(read_at, fast_hash(name), &principal(), NOW + time::Duration::hours(1));
+    }
+
+    #[test]
+    fn nothing_is_remembered_before_the_first_poll() {
+        let cache = cache(1_000);
+        remember(&cache, "bearer");
+        assert_eq!(cache.len(), 0);
+        assert!(cache.get(&fast_hash("bearer"), NOW).is_none());
+    }
+
+    #[test]
+    fn a_validation_is_served_while_the_lease_holds_and_not_after() {
+        let (store, cache) = (Epoch::default(), cache(50));
+        cache.renew(&store, NOW).unwrap();
+        remember(&cache, "bearer");
+        let served = cache.get(&fast_hash("bearer"), NOW).unwrap();
+        assert_eq!((served.access_token_id, served.learning_area.id), (AccessTokenId::new(1), LearningAreaId::new(7)));
+        assert!(cache.get(&fast_hash("another"), NOW).is_none());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(cache.get(&fast_hash("bearer"), NOW).is_none(), "no poll within the lease: ask the store");
+        cache.renew(&store, NOW).unwrap();
+        assert!(cache.get(&fast_hash("bearer"), NOW).is_some(), "a poll that saw no change renews it");
+    }
+
+    #[test]
+    fn a_moved_epoch_empties_the_cache() {
+        let (store, cache) = (Epoch::default(), cache(1_000));
+        cache.renew(&store, NOW).unwrap();
+        remember(&cache, "bearer");
+        store.bump();
+        cache.renew(&store, NOW).unwrap();
+        assert_eq!(cache.len(), 0);
+        assert!(cache.get(&fast_hash("bearer"), NOW).is_none());
+    }
+
+    #[test]
+    fn a_store_read_older_than_a_flush_is_not_remembered() {
+        let (store, cache) = (Epoch::default(), cache(1_000));
+        cache.renew(&store, NOW).unwrap();
+        let read_at = cache.generation();
+        // The store is read here; meanwhile a revocation commits and a poll flushes.
+        store.bump();
+        cache.renew(&store, NOW).unwrap();
+        cache.insert(read_at, fast_hash("bearer"), &principal(), NOW + time::Duration::hours(1));
+        assert!(cache.get(&fast_hash("bearer"), NOW).is_none());
+    }
+
+    #[test]
+    fn an_expired_validation_is_not_served() {
+        let (store, cache) = (Epoch::default(), cache(1_000));
+        cache.renew(&store, NOW).unwrap();
+        remember(&cache, "bearer");
+        assert!(cache.get(&fast_hash("bearer"), NOW + time::Duration::minutes(59)).is_some());
+        assert!(cache.get(&fast_hash("bearer"), NOW + time::Duration::hours(1)).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_remembers_no_more_until_expired_entries_go() {
+        let store = Epoch::default();
+        let cache =
+            ValidationCache::new(LeaseConfig { max_entries: 1, ..LeaseConfig::with_lease(Duration::from_secs(1)) });
+        cache.renew(&store, NOW).unwrap();
+        remember(&cache, "first");
+        remember(&cache, "second");
+        assert_eq!(cache.len(), 1);
+        cache.renew(&store, NOW + time::Duration::hours(2)).unwrap();
+        assert_eq!(cache.len(), 0, "a poll drops expired entries when the cache is full");
+    }
+
+    #[test]
+    fn a_zero_lease_caches_nothing_and_needs_no_fence() {
+        let (store, cache) = (Epoch::default(), cache(0));
+        cache.renew(&store, NOW).unwrap();
+        remember(&cache, "bearer");
+        assert!(cache.get(&fast_hash("bearer"), NOW).is_none());
+        assert_eq!(cache.config().fence(), Duration::ZERO);
+        assert_eq!(LeaseConfig::default().fence(), Duration::from_millis(105));
     }
 }
