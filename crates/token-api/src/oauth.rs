@@ -116,6 +116,9 @@ async fn token(
         .remove("grant_type")
         .ok_or_else(|| OAuthError::InvalidRequest("the parameter grant_type is missing".to_owned()))?;
     let request = TokenRequest { grant_type, scope: form.remove("scope"), credentials };
+    // Throttled clients and, past the argon2 budget, unverified secrets are refused here,
+    // without a thread hand-off or a store read: a flood costs the event loop little.
+    state.authority.admit_token_request(&*state.clock, &request)?;
     let issued = web::block(move || state.authority.issue_token(&state.db, &*state.clock, &request)).await??;
     let mut response = HttpResponse::Ok();
     no_store(&mut response);
@@ -154,6 +157,7 @@ async fn introspect(
     let mut form = read_form(&req, payload).await?;
     let credentials = client_credentials(&req, &mut form)?;
     let token = token_param(&mut form)?;
+    state.authority.admit_client(&*state.clock, &credentials)?;
     let answer =
         web::block(move || state.authority.introspect(&state.db, &*state.clock, &credentials, &token)).await??;
     let body = match answer {
@@ -187,6 +191,7 @@ async fn revoke(
     let mut form = read_form(&req, payload).await?;
     let credentials = client_credentials(&req, &mut form)?;
     let token = token_param(&mut form)?;
+    state.authority.admit_client(&*state.clock, &credentials)?;
     web::block(move || state.authority.revoke(&state.db, &*state.clock, &credentials, &token)).await??;
     let mut response = HttpResponse::Ok();
     no_store(&mut response);

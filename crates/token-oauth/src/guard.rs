@@ -163,6 +163,12 @@ impl VerificationBudget {
         Self { per_second: per_second.max(1), window: Mutex::new((std::time::Instant::now(), 0)) }
     }
 
+    /// Whether this second's budget is spent, without taking from it.
+    pub fn is_spent(&self) -> bool {
+        let window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        window.1 >= self.per_second && window.0.elapsed() < std::time::Duration::from_secs(1)
+    }
+
     /// Takes one verification from the budget; `false` when this second's budget is spent.
     pub fn take(&self) -> bool {
         let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
@@ -186,8 +192,14 @@ impl VerificationBudget {
 /// to be effective (entries are dropped on revoke anyway, to keep memory tidy).
 pub struct VerifiedCache {
     key: [u8; 32],
-    entries: Mutex<HashMap<String, [u8; 32]>>,
+    entries: Mutex<HashMap<String, Vouch>>,
     max_entries: usize,
+}
+
+/// One client's entry: the stored hash its secret verified against, and the MAC.
+struct Vouch {
+    stored_hash: std::sync::Arc<str>,
+    mac: [u8; 32],
 }
 
 impl std::fmt::Debug for VerifiedCache {
@@ -220,7 +232,17 @@ impl VerifiedCache {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(known) = entries.get(client_id) else { return false };
         let presented = self.mac(client_id, secret, stored_hash);
-        bool::from(known.ct_eq(&presented))
+        bool::from(known.mac.ct_eq(&presented))
+    }
+
+    /// Whether this secret verified before against the hash stored *at that time*: the
+    /// request will most likely be vouched for once the current hash is read, so it needs no
+    /// argon2 budget. Needs no store read, so it can refuse a flood before one.
+    pub fn may_vouch_for(&self, client_id: &str, secret: &str) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(known) = entries.get(client_id) else { return false };
+        let presented = self.mac(client_id, secret, &known.stored_hash);
+        bool::from(known.mac.ct_eq(&presented))
     }
 
     /// Remembers a successful verification.
@@ -230,7 +252,7 @@ impl VerifiedCache {
         if entries.len() >= self.max_entries && !entries.contains_key(client_id) {
             entries.clear();
         }
-        entries.insert(client_id.to_owned(), mac);
+        entries.insert(client_id.to_owned(), Vouch { stored_hash: stored_hash.into(), mac });
     }
 
     /// Forgets a client (its token was revoked).

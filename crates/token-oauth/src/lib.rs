@@ -239,6 +239,34 @@ impl Authority {
         })
     }
 
+    /// The checks of a token request that need no store, for a caller on an event loop before
+    /// it hands the request to a thread that may block: an unsupported grant type, a client id
+    /// locked by the failure throttle, and — when this process's argon2 budget is spent — a
+    /// secret this process has not verified before are refused here. Everything else, and
+    /// every check again, happens in [`Authority::issue_token`].
+    pub fn admit_token_request(&self, clock: &dyn Clock, request: &TokenRequest) -> Result<(), OAuthError> {
+        if request.grant_type != "client_credentials" {
+            return Err(OAuthError::UnsupportedGrantType);
+        }
+        self.admit_client(clock, &request.credentials)
+    }
+
+    /// [`Authority::admit_token_request`]'s client checks, for introspection and revocation.
+    pub fn admit_client(&self, clock: &dyn Clock, credentials: &ClientCredentials) -> Result<(), OAuthError> {
+        if let Err(retry_after_secs) = self.throttle.check(&credentials.client_id, clock.now()) {
+            return Err(OAuthError::TooManyAttempts { retry_after_secs });
+        }
+        let well_formed = ClientId::parse(&credentials.client_id).is_some()
+            && ClientSecret::parse(&credentials.client_secret).is_some();
+        if well_formed
+            && self.budget.is_spent()
+            && !self.cache.may_vouch_for(&credentials.client_id, &credentials.client_secret)
+        {
+            return Err(OAuthError::TooManyAttempts { retry_after_secs: 1 });
+        }
+        Ok(())
+    }
+
     /// Authenticates a client: throttle, format check, lookup, verify (cache or argon2), status.
     /// Every refusal is audited and answered `invalid_client`.
     pub fn authenticate_client(

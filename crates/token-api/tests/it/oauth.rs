@@ -177,6 +177,27 @@ token_test_db::backend_tests! {
         });
     }
 
+    fn past_the_argon2_budget_only_secrets_verified_before_get_tokens(url: &str) {
+        let mut h = Harness::new(url);
+        let config = token_oauth::OAuthConfig { max_verifications_per_second: 2, ..Default::default() };
+        h.state.authority = std::sync::Arc::new(token_oauth::Authority::new(config, h.state.hasher.clone()).unwrap());
+        let (known, other) = (h.client(), h.client());
+        let wrong = token_core::secret::ClientSecret::generate().unwrap().expose().to_owned();
+        run(async {
+            let app = h.app().await;
+            let ask = |client_id: &str, secret: &str| token_request("grant_type=client_credentials").insert_header(basic(client_id, secret)).to_request();
+            // Two argon2 verifications spend this second's budget.
+            assert_eq!(call(&app, ask(&known.client_id, &known.secret)).await.status, 200);
+            assert_eq!(call(&app, ask(&other.client_id, &wrong)).await.status, 401);
+            let refused = call(&app, ask(&other.client_id, &other.secret)).await;
+            assert_eq!(refused.status, 429, "not verified before: waits for the budget: {}", refused.json);
+            assert_eq!(refused.json["error"], "slow_down");
+            assert_eq!(refused.header(header::RETRY_AFTER), Some("1"));
+            assert_eq!(call(&app, ask(&known.client_id, &known.secret)).await.status, 200, "verified before: no budget needed");
+            assert_eq!(call(&app, ask(&known.client_id, &wrong)).await.status, 429, "a different secret is not vouched for");
+        });
+    }
+
     fn a_bearer_token_opens_the_integration_api_until_it_expires(url: &str) {
         let h = Harness::new(url);
         let client = h.client();
