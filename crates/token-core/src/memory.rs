@@ -262,4 +262,10 @@ impl Store for MemoryStore {
         self.audit.push(audit);
         Ok(())
     }
+
+    fn purge_sessions(&mut self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let before = self.sessions.len();
+        self.sessions.retain(|_, (session, ended_at)| ended_at.is_none() && now < session.expires_at);
+        Ok((before - self.sessions.len()) as u64)
+    }
 }

@@ -611,6 +611,12 @@ pub fn authenticate_session<S: Store + ?Sized>(
     if live { Ok(session.account) } else { Err(CoreError::Unauthenticated) }
 }
 
+/// Deletes admin sessions that can never work again (expired or signed out): a background
+/// job's work, so the sessions table holds only live sessions.
+pub fn purge_sessions<S: Store + ?Sized>(store: &mut S, clock: &dyn Clock) -> Result<u64, CoreError> {
+    Ok(store.purge_sessions(clock.now())?)
+}
+
 /// Ends a session.
 pub fn logout<S: Store + ?Sized>(store: &mut S, clock: &dyn Clock, presented: &str) -> Result<(), CoreError> {
     let account = authenticate_session(store, clock, presented)?;

@@ -140,6 +140,9 @@ pub trait Store {
     fn session(&mut self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError>;
     /// Ends a session (keeps an earlier end).
     fn end_session(&mut self, token_hash: &[u8; 32], at: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError>;
+    /// Deletes sessions that can never work again (expired or signed out by `now`). Returns
+    /// how many.
+    fn purge_sessions(&mut self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// A new admin session: only the SHA-256 of its token is kept.

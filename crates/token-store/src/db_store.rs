@@ -486,6 +486,15 @@ impl Store for DbStore<'_> {
         }))
     }
 
+    fn purge_sessions(&mut self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let now = to_db(now);
+        let deleted =
+            diesel::delete(sessions::table.filter(sessions::expires_at.le(now).or(sessions::ended_at.is_not_null())))
+                .execute(self.conn)
+                .map_err(failure)?;
+        Ok(deleted as u64)
+    }
+
     fn end_session(&mut self, token_hash: &[u8; 32], at: OffsetDateTime, audit: AuditEvent) -> Result<(), StoreError> {
         diesel::update(
             sessions::table.filter(sessions::token_hash.eq(token_hash.as_slice())).filter(sessions::ended_at.is_null()),

@@ -31,7 +31,8 @@ enum Command {
     Serve(Serve),
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Delete bearer tokens that can never work again (expired, revoked, or of a dead access token).
+    /// Delete bearer tokens that can never work again (expired, revoked, or of a dead access
+    /// token) and ended or expired admin sessions.
     Purge,
     /// Manage administrator and manager accounts.
     #[command(subcommand)]
@@ -138,7 +139,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
                     token_core::store::OAuthStore::purge_bearer_tokens(s, token_core::clock::Clock::now(&SystemClock))
                 })
                 .map_err(|e| e.to_string())?;
-            println!("purged {deleted} bearer token(s)");
+            let sessions = db.run(|s| service::purge_sessions(s, &SystemClock)).map_err(describe)?;
+            println!("purged {deleted} bearer token(s) and {sessions} admin session(s)");
             Ok(())
         }
         Command::Admin(AdminCommand::Create { email, display_name, role }) => {

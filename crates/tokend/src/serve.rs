@@ -103,7 +103,8 @@ fn bootstrap(db: &Db, hasher: &token_core::secret::SecretHasher, email: &str) ->
     Ok(())
 }
 
-/// Writes noted `last_used_at` times every 5 s and purges dead bearer tokens periodically.
+/// Writes noted `last_used_at` times every 5 s, and periodically purges dead bearer tokens and
+/// ended admin sessions.
 fn spawn_background_jobs(state: web::Data<AppState>, purge_every: Duration) {
     let usage_state = state.clone();
     actix_web::rt::spawn(async move {
@@ -127,6 +128,13 @@ fn spawn_background_jobs(state: web::Data<AppState>, purge_every: Duration) {
                 Ok(Ok(0)) => {}
                 Ok(Ok(n)) => tracing::info!(purged = n, "purged dead bearer tokens"),
                 Ok(Err(e)) => tracing::warn!(error = %e, "could not purge bearer tokens"),
+                Err(_) => return,
+            }
+            let s = state.clone();
+            match web::block(move || s.db.run(|store| service::purge_sessions(store, &*s.clock))).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(purged = n, "purged ended admin sessions"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not purge admin sessions"),
                 Err(_) => return,
             }
         }

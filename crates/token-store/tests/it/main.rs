@@ -274,6 +274,28 @@ token_test_db::backend_tests! {
         assert_eq!(epoch(), quiet);
     }
 
+    fn only_live_admin_sessions_survive_a_purge(url: &str) {
+        let f = fixture(url);
+        let admin = match f.admin { Caller::Account(id) => id, Caller::System => unreachable!() };
+        let open = |name: &str, expires_at: OffsetDateTime| {
+            let new = token_core::store::NewSession { token_hash: fast_hash(name), account_id: admin, created_at: START, expires_at };
+            let audit = AuditEvent::success(START, Actor::Account(admin), AuditAction::SessionLogin, None);
+            f.db.transaction(|s| s.insert_session(&new, audit).map_err(CoreError::from)).unwrap();
+        };
+        open("live", START + Duration::hours(12));
+        open("expired", START + Duration::minutes(30));
+        open("signed-out", START + Duration::hours(12));
+        let audit = AuditEvent::success(START, Actor::Account(admin), AuditAction::SessionLogout, None);
+        f.db.transaction(|s| s.end_session(&fast_hash("signed-out"), START, audit).map_err(CoreError::from)).unwrap();
+
+        f.clock.advance(Duration::hours(1));
+        let purged = f.db.run(|s| service::purge_sessions(s, &f.clock)).unwrap();
+        assert_eq!(purged, 2);
+        assert!(f.db.run(|s| s.session(&fast_hash("live"))).unwrap().is_some());
+        assert!(f.db.run(|s| s.session(&fast_hash("expired"))).unwrap().is_none());
+        assert!(f.db.run(|s| s.session(&fast_hash("signed-out"))).unwrap().is_none());
+    }
+
     fn unknown_client_ids_find_nothing(url: &str) {
         let f = fixture(url);
         let unknown = ClientId::generate().unwrap();
