@@ -1,6 +1,8 @@
 //! `token-core`'s storage traits over diesel. Row structs stay here and are converted to domain
 //! types by hand.
 
+use std::collections::BTreeMap;
+
 use diesel::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use token_core::StoreError;
@@ -15,6 +17,9 @@ use token_core::store::{
 
 use crate::connection::DbConnection;
 use crate::schema::{access_tokens, accounts, audit_events, bearer_tokens, credential_epoch, learning_areas, sessions};
+
+/// Most ids in one `last_used_at` update.
+const TOUCH_CHUNK: usize = 256;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -587,16 +592,30 @@ impl OAuthStore for DbStore<'_> {
     }
 
     fn touch_access_tokens(&mut self, last_used: &[(AccessTokenId, OffsetDateTime)]) -> Result<(), StoreError> {
+        // Times are whole seconds and a flush covers a few seconds, so grouping by time turns
+        // thousands of single-row updates (each its own commit and fsync) into a handful.
+        let mut by_time: BTreeMap<PrimitiveDateTime, Vec<i64>> = BTreeMap::new();
         for (id, at) in last_used {
-            let at = to_db(*at);
-            diesel::update(
-                access_tokens::table
-                    .find(id.get())
-                    .filter(access_tokens::last_used_at.is_null().or(access_tokens::last_used_at.lt(at))),
-            )
-            .set(access_tokens::last_used_at.eq(at))
-            .execute(self.conn)
-            .map_err(failure)?;
+            by_time.entry(to_db(*at)).or_default().push(id.get());
+        }
+        for (at, ids) in by_time {
+            for chunk in ids.chunks(TOUCH_CHUNK) {
+                // Padded (with a repeated id) to one of three lengths: SQLite spells `IN` with
+                // one parameter per id, and each length would be another cached statement.
+                let size = [1, 16, TOUCH_CHUNK].into_iter().find(|&n| n >= chunk.len()).unwrap_or(TOUCH_CHUNK);
+                let mut padded = chunk.to_vec();
+                if let Some(&first) = chunk.first() {
+                    padded.resize(size, first);
+                }
+                diesel::update(
+                    access_tokens::table
+                        .filter(access_tokens::id.eq_any(padded))
+                        .filter(access_tokens::last_used_at.is_null().or(access_tokens::last_used_at.lt(at))),
+                )
+                .set(access_tokens::last_used_at.eq(at))
+                .execute(self.conn)
+                .map_err(failure)?;
+            }
         }
         Ok(())
     }

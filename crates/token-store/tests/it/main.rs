@@ -296,6 +296,20 @@ token_test_db::backend_tests! {
         assert!(f.db.run(|s| s.session(&fast_hash("signed-out"))).unwrap().is_none());
     }
 
+    fn last_use_of_many_tokens_is_written_in_batches(url: &str) {
+        let f = fixture(url);
+        let ids: Vec<AccessTokenId> = (0..300).map(|i| f.create(&format!("token {i}"), None).details.record.token.id).collect();
+        let (early, late) = (START + Duration::seconds(1), START + Duration::seconds(2));
+        // 300 at one second (more than one batch), 17 of them again a second later.
+        let mut noted: Vec<_> = ids.iter().map(|id| (*id, early)).collect();
+        noted.extend(ids.iter().take(17).map(|id| (*id, late)));
+        f.db.run(|s| s.touch_access_tokens(&noted)).unwrap();
+        for (i, id) in ids.iter().enumerate() {
+            let token = f.db.run(|s| s.access_token(*id)).unwrap().unwrap().token;
+            assert_eq!(token.last_used_at, Some(if i < 17 { late } else { early }), "token {i}");
+        }
+    }
+
     fn unknown_client_ids_find_nothing(url: &str) {
         let f = fixture(url);
         let unknown = ClientId::generate().unwrap();
