@@ -133,6 +133,12 @@ pub trait CommitOnError {
     fn commit_anyway(&self) -> bool;
 }
 
+impl CommitOnError for StoreError {
+    fn commit_anyway(&self) -> bool {
+        false
+    }
+}
+
 impl CommitOnError for CoreError {
     fn commit_anyway(&self) -> bool {
         matches!(self, CoreError::BadCredentials)

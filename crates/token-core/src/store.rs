@@ -271,8 +271,14 @@ pub trait OAuthStore {
         at: OffsetDateTime,
         audit: AuditEvent,
     ) -> Result<(), StoreError>;
-    /// Moves `last_used_at` forward for each token (never back).
-    fn touch_access_tokens(&mut self, last_used: &[(AccessTokenId, OffsetDateTime)]) -> Result<(), StoreError>;
+    /// Moves `last_used_at` forward to each given time, for tokens whose recorded last use is
+    /// older than that time minus `step` (never back; `step` bounds how often a busy token's
+    /// row is rewritten).
+    fn touch_access_tokens(
+        &mut self,
+        last_used: &[(AccessTokenId, OffsetDateTime)],
+        step: time::Duration,
+    ) -> Result<(), StoreError>;
     /// Deletes bearer tokens that can never work again: expired, revoked, or of a revoked or
     /// expired access token. Returns how many.
     fn purge_bearer_tokens(&mut self, now: OffsetDateTime) -> Result<u64, StoreError>;
@@ -291,6 +297,12 @@ pub trait OAuthStore {
 pub trait OAuthStorage: Send + Sync {
     /// Runs `f` with a store; the connection is released when `f` returns.
     fn with_oauth_store<T>(
+        &self,
+        f: impl FnOnce(&mut dyn OAuthStore) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
+    /// Runs `f` in one transaction: its writes commit together when it succeeds, and none
+    /// does when it fails.
+    fn with_oauth_transaction<T>(
         &self,
         f: impl FnOnce(&mut dyn OAuthStore) -> Result<T, StoreError>,
     ) -> Result<T, StoreError>;

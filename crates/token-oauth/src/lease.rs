@@ -292,7 +292,11 @@ mod tests {
         ) -> Result<(), StoreError> {
             unreachable!("the lease reads only the epoch")
         }
-        fn touch_access_tokens(&mut self, _: &[(AccessTokenId, OffsetDateTime)]) -> Result<(), StoreError> {
+        fn touch_access_tokens(
+            &mut self,
+            _: &[(AccessTokenId, OffsetDateTime)],
+            _: time::Duration,
+        ) -> Result<(), StoreError> {
             unreachable!("the lease reads only the epoch")
         }
         fn purge_bearer_tokens(&mut self, _: OffsetDateTime) -> Result<u64, StoreError> {
@@ -308,6 +312,13 @@ mod tests {
 
     impl OAuthStorage for Epoch {
         fn with_oauth_store<T>(
+            &self,
+            f: impl FnOnce(&mut dyn OAuthStore) -> Result<T, StoreError>,
+        ) -> Result<T, StoreError> {
+            f(&mut &*self)
+        }
+
+        fn with_oauth_transaction<T>(
             &self,
             f: impl FnOnce(&mut dyn OAuthStore) -> Result<T, StoreError>,
         ) -> Result<T, StoreError> {

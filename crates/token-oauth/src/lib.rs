@@ -24,6 +24,9 @@ pub use error::{BearerError, OAuthError};
 use guard::{FailureThrottle, ThrottleConfig, VerificationBudget, VerifiedCache, VerifierSlots};
 pub use lease::{LeaseConfig, LeaseKeeper};
 
+/// How far `last_used_at` may lag behind a token's real last use.
+pub const LAST_USED_STEP: Duration = Duration::minutes(1);
+
 /// Tuning of the authorization server.
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
@@ -488,7 +491,7 @@ impl Authority {
         }
         let now = clock.now();
         let hash = fast_hash(token);
-        let revoked = storage.with_oauth_store(|s| {
+        let revoked = storage.with_oauth_transaction(|s| {
             let Some(record) = s.bearer_token(&hash)? else { return Ok(false) };
             if record.access_token.token.id != client.token.id || record.revoked_at.is_some() {
                 return Ok(false);
@@ -515,15 +518,22 @@ impl Authority {
         self.usage.lock().unwrap_or_else(PoisonError::into_inner).insert(id, at);
     }
 
-    /// Writes the noted `last_used_at` times (a background job calls this every few seconds,
-    /// so a busy integration costs one write per interval, not one per request).
+    /// Writes the noted `last_used_at` times in one transaction (a background job calls this
+    /// every few seconds, so a busy integration costs no write per request). A token's row is
+    /// rewritten only when its recorded last use is more than [`LAST_USED_STEP`] older: "last
+    /// used" is shown to the minute, and ten thousand busy tokens would otherwise rewrite ten
+    /// thousand rows every few seconds.
     pub fn flush_usage(&self, storage: &impl OAuthStorage) -> Result<usize, StoreError> {
-        let noted: Vec<_> =
-            std::mem::take(&mut *self.usage.lock().unwrap_or_else(PoisonError::into_inner)).into_iter().collect();
+        let noted: Vec<_> = {
+            let mut usage = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
+            // Keeps the capacity: the map refills to about the same size before the next flush.
+            let capacity = usage.len();
+            std::mem::replace(&mut *usage, HashMap::with_capacity(capacity)).into_iter().collect()
+        };
         if noted.is_empty() {
             return Ok(0);
         }
-        storage.with_oauth_store(|s| s.touch_access_tokens(&noted))?;
+        storage.with_oauth_transaction(|s| s.touch_access_tokens(&noted, LAST_USED_STEP))?;
         Ok(noted.len())
     }
 

@@ -591,7 +591,11 @@ impl OAuthStore for DbStore<'_> {
         insert_audit(self.conn, audit, None)
     }
 
-    fn touch_access_tokens(&mut self, last_used: &[(AccessTokenId, OffsetDateTime)]) -> Result<(), StoreError> {
+    fn touch_access_tokens(
+        &mut self,
+        last_used: &[(AccessTokenId, OffsetDateTime)],
+        step: time::Duration,
+    ) -> Result<(), StoreError> {
         // Times are whole seconds and a flush covers a few seconds, so grouping by time turns
         // thousands of single-row updates (each its own commit and fsync) into a handful.
         let mut by_time: BTreeMap<PrimitiveDateTime, Vec<i64>> = BTreeMap::new();
@@ -599,6 +603,7 @@ impl OAuthStore for DbStore<'_> {
             by_time.entry(to_db(*at)).or_default().push(id.get());
         }
         for (at, ids) in by_time {
+            let older_than = to_db(from_db(at) - step);
             for chunk in ids.chunks(TOUCH_CHUNK) {
                 // Padded (with a repeated id) to one of three lengths: SQLite spells `IN` with
                 // one parameter per id, and each length would be another cached statement.
@@ -610,7 +615,7 @@ impl OAuthStore for DbStore<'_> {
                 diesel::update(
                     access_tokens::table
                         .filter(access_tokens::id.eq_any(padded))
-                        .filter(access_tokens::last_used_at.is_null().or(access_tokens::last_used_at.lt(at))),
+                        .filter(access_tokens::last_used_at.is_null().or(access_tokens::last_used_at.lt(older_than))),
                 )
                 .set(access_tokens::last_used_at.eq(at))
                 .execute(self.conn)

@@ -195,4 +195,11 @@ impl token_core::store::OAuthStorage for Db {
     ) -> Result<T, StoreError> {
         self.run(|store| f(store))
     }
+
+    fn with_oauth_transaction<T>(
+        &self,
+        f: impl FnOnce(&mut dyn token_core::store::OAuthStore) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(|store| f(store))
+    }
 }

@@ -227,10 +227,19 @@ token_test_db::backend_tests! {
     fn last_used_only_moves_forward(url: &str) {
         let f = fixture(url);
         let id = f.create("Zapier", None).details.record.token.id;
-        f.db.run(|s| s.touch_access_tokens(&[(id, START + Duration::hours(2))])).unwrap();
-        f.db.run(|s| s.touch_access_tokens(&[(id, START + Duration::hours(1))])).unwrap();
+        f.db.run(|s| s.touch_access_tokens(&[(id, START + Duration::hours(2))], Duration::ZERO)).unwrap();
+        f.db.run(|s| s.touch_access_tokens(&[(id, START + Duration::hours(1))], Duration::ZERO)).unwrap();
         let token = f.db.run(|s| s.access_token(id)).unwrap().unwrap();
         assert_eq!(token.token.last_used_at, Some(START + Duration::hours(2)));
+
+        // With a step, a use less than a step after the recorded one rewrites nothing.
+        let step = Duration::minutes(1);
+        f.db.run(|s| s.touch_access_tokens(&[(id, START + Duration::hours(2) + Duration::seconds(59))], step)).unwrap();
+        let token = f.db.run(|s| s.access_token(id)).unwrap().unwrap();
+        assert_eq!(token.token.last_used_at, Some(START + Duration::hours(2)));
+        f.db.run(|s| s.touch_access_tokens(&[(id, START + Duration::hours(2) + Duration::seconds(61))], step)).unwrap();
+        let token = f.db.run(|s| s.access_token(id)).unwrap().unwrap();
+        assert_eq!(token.token.last_used_at, Some(START + Duration::hours(2) + Duration::seconds(61)));
     }
 
     fn the_credential_epoch_moves_with_every_change_a_validation_could_see(url: &str) {
@@ -246,7 +255,7 @@ token_test_db::backend_tests! {
         let mut e = epoch();
         let new = NewBearerToken { token_hash: fast_hash("bearer"), access_token_id: token.id, issued_at: START, expires_at: START + Duration::hours(1) };
         let bearer = f.db.run(|s| s.insert_bearer_token(&new)).unwrap();
-        f.db.run(|s| s.touch_access_tokens(&[(token.id, START)])).unwrap();
+        f.db.run(|s| s.touch_access_tokens(&[(token.id, START)], Duration::ZERO)).unwrap();
         assert_eq!(epoch(), e, "issuing and using a bearer token must not flush validation caches");
 
         let edit = service::EditAccessToken { name: Some("Zapier 2".into()), ..Default::default() };
@@ -269,7 +278,7 @@ token_test_db::backend_tests! {
         let fresh = f.create("Make", None).details.record.token;
         let new = NewBearerToken { token_hash: fast_hash("another"), access_token_id: fresh.id, issued_at: START, expires_at: START + Duration::hours(1) };
         f.db.run(|s| s.insert_bearer_token(&new)).unwrap();
-        f.db.run(|s| s.touch_access_tokens(&[(fresh.id, START + Duration::minutes(1))])).unwrap();
+        f.db.run(|s| s.touch_access_tokens(&[(fresh.id, START + Duration::minutes(1))], Duration::ZERO)).unwrap();
         f.db.run(|s| s.purge_bearer_tokens(START + Duration::hours(2))).unwrap();
         assert_eq!(epoch(), quiet);
     }
@@ -303,7 +312,7 @@ token_test_db::backend_tests! {
         // 300 at one second (more than one batch), 17 of them again a second later.
         let mut noted: Vec<_> = ids.iter().map(|id| (*id, early)).collect();
         noted.extend(ids.iter().take(17).map(|id| (*id, late)));
-        f.db.run(|s| s.touch_access_tokens(&noted)).unwrap();
+        f.db.run(|s| s.touch_access_tokens(&noted, Duration::ZERO)).unwrap();
         for (i, id) in ids.iter().enumerate() {
             let token = f.db.run(|s| s.access_token(*id)).unwrap().unwrap().token;
             assert_eq!(token.last_used_at, Some(if i < 17 { late } else { early }), "token {i}");
