@@ -96,6 +96,11 @@ pub struct Serve {
     #[arg(long, env = "TOKEND_DB_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
 
+    /// Bearer validations remembered between polls of the credential epoch (a few hundred
+    /// bytes each): size it to the bearer tokens in use at once.
+    #[arg(long, env = "TOKEND_VALIDATION_CACHE_ENTRIES", default_value_t = 50_000)]
+    pub validation_cache_entries: usize,
+
     /// Seconds between purges of dead bearer tokens.
     #[arg(long, env = "TOKEND_PURGE_INTERVAL_SECS", default_value_t = 300)]
     pub purge_interval_secs: u64,
@@ -113,7 +118,7 @@ impl Serve {
         Ok(OAuthConfig {
             bearer_lifetime: Duration::seconds(self.bearer_lifetime_secs),
             max_verifications_per_second: self.max_verifications_per_sec,
-            lease: common.lease_config()?,
+            lease: LeaseConfig { max_entries: self.validation_cache_entries, ..common.lease_config()? },
             ..OAuthConfig::default()
         })
     }
