@@ -429,6 +429,8 @@ struct AccessTokenWire {
     #[schema(value_type = Option<String>, format = DateTime)]
     revoked_at: Option<OffsetDateTime>,
     revoked_by: Option<i64>,
+    /// When a bearer token of this access token was last used, to the minute: uses are
+    /// written in the background every few seconds, and a row at most once a minute.
     #[serde(serialize_with = "rfc3339_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]
     last_used_at: Option<OffsetDateTime>,

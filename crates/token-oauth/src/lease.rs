@@ -11,7 +11,7 @@
 //! cache that polled after the commit, and that poll flushed it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
@@ -71,6 +71,17 @@ struct Entry {
     principal: Principal,
     /// The earlier of the bearer token's and the access token's expiry.
     valid_until: OffsetDateTime,
+    /// The second (Unix time) of the last use served from here, so a busy token's use is
+    /// noted once a second rather than on every request.
+    noted_second: AtomicI64,
+}
+
+/// A validation served from memory.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    pub(crate) principal: Principal,
+    /// Whether this is the first use served from memory in this second (to be noted).
+    pub(crate) first_this_second: bool,
 }
 
 #[derive(Debug, Default)]
@@ -128,12 +139,15 @@ impl ValidationCache {
     }
 
     /// The remembered principal for `hash`, if the lease holds and it has not expired.
-    pub(crate) fn get(&self, hash: &[u8; 32], now: OffsetDateTime) -> Option<Principal> {
+    pub(crate) fn get(&self, hash: &[u8; 32], now: OffsetDateTime) -> Option<Hit> {
         if !self.config.enabled() || !self.fresh() {
             return None;
         }
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        inner.entries.get(hash).filter(|e| now < e.valid_until).map(|e| e.principal.clone())
+        let entry = inner.entries.get(hash).filter(|e| now < e.valid_until)?;
+        let second = now.unix_timestamp();
+        let first_this_second = entry.noted_second.swap(second, Ordering::Relaxed) != second;
+        Some(Hit { principal: entry.principal.clone(), first_this_second })
     }
 
     /// Taken before reading the store for a miss; see [`ValidationCache::insert`].
@@ -157,7 +171,8 @@ impl ValidationCache {
         if inner.epoch.is_none() || inner.generation != read_at.0 || inner.entries.len() >= self.config.max_entries {
             return;
         }
-        inner.entries.insert(hash, Entry { principal: principal.clone(), valid_until });
+        let noted_second = AtomicI64::new(i64::MIN);
+        inner.entries.insert(hash, Entry { principal: principal.clone(), valid_until, noted_second });
     }
 
     /// One poll: reads the epoch, flushes if it moved, then extends the lease from the moment
@@ -250,8 +265,6 @@ impl Drop for LeaseKeeper {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
-
-    use std::sync::atomic::AtomicI64;
 
     use time::macros::datetime;
     use token_core::audit::AuditEvent;
@@ -366,7 +379,13 @@ mod tests {
         cache.renew(&store, NOW).unwrap();
         remember(&cache, "bearer");
         let served = cache.get(&fast_hash("bearer"), NOW).unwrap();
-        assert_eq!((served.access_token_id, served.learning_area.id), (AccessTokenId::new(1), LearningAreaId::new(7)));
+        assert_eq!(
+            (served.principal.access_token_id, served.principal.learning_area.id),
+            (AccessTokenId::new(1), LearningAreaId::new(7))
+        );
+        assert!(served.first_this_second);
+        assert!(!cache.get(&fast_hash("bearer"), NOW).unwrap().first_this_second, "noted once a second");
+        assert!(cache.get(&fast_hash("bearer"), NOW + time::Duration::seconds(1)).unwrap().first_this_second);
         assert!(cache.get(&fast_hash("another"), NOW).is_none());
         std::thread::sleep(Duration::from_millis(60));
         assert!(cache.get(&fast_hash("bearer"), NOW).is_none(), "no poll within the lease: ask the store");

@@ -432,9 +432,11 @@ impl Authority {
             return Some(Err(BearerError::InvalidToken));
         }
         let now = clock.now();
-        let principal = self.validations.get(&fast_hash(presented), now)?;
-        self.note_use(principal.access_token_id, now);
-        Some(Ok(principal))
+        let hit = self.validations.get(&fast_hash(presented), now)?;
+        if hit.first_this_second {
+            self.note_use(hit.principal.access_token_id, now);
+        }
+        Some(Ok(hit.principal))
     }
 
     /// One poll of the credential epoch (see [`LeaseConfig`]); [`LeaseKeeper`] calls it every
