@@ -7,30 +7,7 @@ use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use token_core::model::Role;
 
-use crate::support::{Harness, Instance, admin, basic, call, form, login, run};
-
-fn get_me(bearer: &str) -> actix_http::Request {
-    TestRequest::get().uri("/api/v1/me").insert_header(("authorization", format!("Bearer {bearer}"))).to_request()
-}
-
-async fn issue<S, B>(app: &S, client: &crate::support::Client) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let req = TestRequest::post()
-        .uri("/oauth/token")
-        .insert_header(form())
-        .insert_header(basic(&client.client_id, &client.secret))
-        .set_payload("grant_type=client_credentials");
-    let answer = call(app, req.to_request()).await;
-    assert_eq!(answer.status, 200, "{}", answer.json);
-    answer.json["access_token"].as_str().unwrap().to_owned()
-}
+use crate::support::{Harness, Instance, admin, basic, call, form, get_me, issue_bearer, login, run};
 
 /// Calls `/api/v1/me` on `instance` until its answer is held in memory (the lease keeper needs
 /// one poll first), and proves it: the in-memory check alone accepts the token.
@@ -66,7 +43,7 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let (a, b) = (h.app().await, other.app().await);
-            let bearer = issue(&a, &client).await;
+            let bearer = issue_bearer(&a, &client).await;
             warm(&b, &other, &bearer).await;
             let session = login(&a, "admin@example.com").await;
             let revoked = call(&a, admin(Method::POST, &format!("/admin/v1/access-tokens/{}/revoke", client.id), &session, None)).await;
@@ -82,8 +59,8 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let (a, b) = (h.app().await, other.app().await);
-            let bearer = issue(&a, &client).await;
-            let sibling = issue(&a, &client).await;
+            let bearer = issue_bearer(&a, &client).await;
+            let sibling = issue_bearer(&a, &client).await;
             warm(&b, &other, &bearer).await;
             let revoke = TestRequest::post()
                 .uri("/oauth/revoke")
@@ -105,8 +82,8 @@ token_test_db::backend_tests! {
         let by_demoted = h.client_in(h.area, demoted, None);
         run(async {
             let (a, b) = (h.app().await, other.app().await);
-            let first = issue(&a, &by_deactivated).await;
-            let second = issue(&a, &by_demoted).await;
+            let first = issue_bearer(&a, &by_deactivated).await;
+            let second = issue_bearer(&a, &by_demoted).await;
             warm(&b, &other, &first).await;
             warm(&b, &other, &second).await;
             let session = login(&a, "admin@example.com").await;
@@ -127,7 +104,7 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let (a, b) = (h.app().await, other.app().await);
-            let bearer = issue(&a, &client).await;
+            let bearer = issue_bearer(&a, &client).await;
             warm(&b, &other, &bearer).await;
             let session = login(&a, "admin@example.com").await;
             let name = serde_json::json!({"name": "Sales EMEA"});
@@ -144,7 +121,7 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let (a, b) = (h.app().await, crate::support::app_of(&other.state).await);
-            let bearer = issue(&a, &client).await;
+            let bearer = issue_bearer(&a, &client).await;
             warm(&b, &other, &bearer).await;
             // Its lease keeper stops (a stalled thread, a database it cannot reach).
             drop(other.lease.take());

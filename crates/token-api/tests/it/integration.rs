@@ -73,23 +73,6 @@ fn fill(h: &Harness, area: LearningAreaId, prefix: &str) -> AreaData {
         .unwrap()
 }
 
-async fn bearer_for<S, B>(app: &S, client: &crate::support::Client) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let req = actix_web::test::TestRequest::post()
-        .uri("/oauth/token")
-        .insert_header(crate::support::form())
-        .insert_header(crate::support::basic(&client.client_id, &client.secret))
-        .set_payload("grant_type=client_credentials");
-    call(app, req.to_request()).await.json["access_token"].as_str().unwrap().to_owned()
-}
-
 fn ids(list: &Value) -> Vec<i64> {
     list["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect()
 }
@@ -103,7 +86,7 @@ token_test_db::backend_tests! {
         let client_a = h.client();
         run(async {
             let app = h.app().await;
-            let token = bearer_for(&app, &client_a).await;
+            let token = crate::support::issue_bearer(&app, &client_a).await;
             let get = |path: String| request(GET, &path, &token, None);
 
             // Lists show A's data and nothing of B's.
@@ -183,7 +166,7 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let app = h.app().await;
-            let token = bearer_for(&app, &client).await;
+            let token = crate::support::issue_bearer(&app, &client).await;
             let me = call(&app, request(GET, "/api/v1/me", &token, None)).await;
             assert_eq!(me.json["learning_area"]["name"], "Sales");
 
@@ -227,7 +210,7 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let app = h.app().await;
-            let token = bearer_for(&app, &client).await;
+            let token = crate::support::issue_bearer(&app, &client).await;
             let first = call(&app, request(GET, "/api/v1/users?limit=1", &token, None)).await;
             assert_eq!(ids(&first.json), [data.users[1].get()]);
             let cursor = first.json["next_cursor"].as_str().unwrap().to_owned();

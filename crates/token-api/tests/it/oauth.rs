@@ -6,7 +6,7 @@ use time::Duration;
 use token_core::model::Role;
 use token_core::service::{self, Caller};
 
-use crate::support::{Harness, basic, call, form, run};
+use crate::support::{Harness, basic, call, form, get_me, issue_bearer, run};
 
 fn token_request(body: &str) -> TestRequest {
     TestRequest::post().uri("/oauth/token").insert_header(form()).set_payload(body.to_owned())
@@ -203,7 +203,7 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let app = h.app().await;
-            let bearer = issue(&app, &client).await;
+            let bearer = issue_bearer(&app, &client).await;
             let me = call(&app, get_me(&bearer)).await;
             assert_eq!(me.status, 200);
             assert_eq!(me.json["learning_area"]["id"], h.area.get());
@@ -234,8 +234,8 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let app = h.app().await;
-            let first = issue(&app, &client).await;
-            let second = issue(&app, &client).await;
+            let first = issue_bearer(&app, &client).await;
+            let second = issue_bearer(&app, &client).await;
             assert_eq!(call(&app, get_me(&first)).await.status, 200);
             h.revoke(client.id);
             assert_invalid_token(call(&app, get_me(&first)).await);
@@ -249,7 +249,7 @@ token_test_db::backend_tests! {
         let client = h.client_in(h.area, creator, None);
         run(async {
             let app = h.app().await;
-            let bearer = issue(&app, &client).await;
+            let bearer = issue_bearer(&app, &client).await;
             h.write(|s| service::deactivate_account(s, &h.clock, Caller::Account(h.admin), creator));
             assert_invalid_token(call(&app, get_me(&bearer)).await);
             let again = call(&app, token_request("grant_type=client_credentials").insert_header(basic(&client.client_id, &client.secret)).to_request()).await;
@@ -280,8 +280,8 @@ token_test_db::backend_tests! {
         let other = h.client();
         run(async {
             let app = h.app().await;
-            let own = issue(&app, &client).await;
-            let foreign = issue(&app, &other).await;
+            let own = issue_bearer(&app, &client).await;
+            let foreign = issue_bearer(&app, &other).await;
             let introspect = |token: &str| {
                 TestRequest::post()
                     .uri("/oauth/introspect")
@@ -311,8 +311,8 @@ token_test_db::backend_tests! {
         let other = h.client();
         run(async {
             let app = h.app().await;
-            let own = issue(&app, &client).await;
-            let foreign = issue(&app, &other).await;
+            let own = issue_bearer(&app, &client).await;
+            let foreign = issue_bearer(&app, &other).await;
             let revoke = |token: &str| {
                 TestRequest::post()
                     .uri("/oauth/revoke")
@@ -353,7 +353,7 @@ token_test_db::backend_tests! {
         let client = h.client();
         run(async {
             let app = h.app().await;
-            let bearer = issue(&app, &client).await;
+            let bearer = issue_bearer(&app, &client).await;
             assert_eq!(call(&app, get_me(&bearer)).await.status, 200);
         });
         let before = h.state.db.run(|s| token_core::store::Store::access_token(s, client.id)).unwrap().unwrap();
@@ -364,25 +364,6 @@ token_test_db::backend_tests! {
         h.clock.advance(Duration::hours(2));
         assert_eq!(h.state.authority.purge(&h.state.db, &h.clock).unwrap(), 1);
     }
-}
-
-async fn issue<S, B>(app: &S, client: &crate::support::Client) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let req = token_request("grant_type=client_credentials").insert_header(basic(&client.client_id, &client.secret));
-    let answer = call(app, req.to_request()).await;
-    assert_eq!(answer.status, 200, "{}", answer.json);
-    answer.json["access_token"].as_str().unwrap().to_owned()
-}
-
-fn get_me(bearer: &str) -> actix_http::Request {
-    TestRequest::get().uri("/api/v1/me").insert_header((header::AUTHORIZATION, format!("Bearer {bearer}"))).to_request()
 }
 
 fn assert_invalid_token(answer: crate::support::Answer) {

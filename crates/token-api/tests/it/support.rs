@@ -239,3 +239,27 @@ where
     let json = if bytes.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
     Answer { status, headers, json }
 }
+
+/// Trades a client's credentials for a bearer token (client_secret_basic), asserting success.
+pub async fn issue_bearer<S, B>(app: &S, client: &Client) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let req = test::TestRequest::post()
+        .uri("/oauth/token")
+        .insert_header(form())
+        .insert_header(basic(&client.client_id, &client.secret))
+        .set_payload("grant_type=client_credentials");
+    let answer = call(app, req.to_request()).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    answer.json["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `GET /api/v1/me` with a bearer token.
+pub fn get_me(bearer: &str) -> actix_http::Request {
+    test::TestRequest::get()
+        .uri("/api/v1/me")
+        .insert_header((header::AUTHORIZATION, format!("Bearer {bearer}")))
+        .to_request()
+}
