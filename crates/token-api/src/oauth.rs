@@ -149,15 +149,26 @@ struct IntrospectionResponse {
     token_type: Option<&'static str>,
 }
 
+/// The request of `/oauth/introspect` and `/oauth/revoke`: the client's credentials, past the
+/// authority's in-memory checks, and the `token` parameter.
+async fn client_and_token(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(ClientCredentials, String), OAuthError> {
+    let mut form = read_form(req, payload).await?;
+    let credentials = client_credentials(req, &mut form)?;
+    let token = token_param(&mut form)?;
+    state.authority.admit_client(&*state.clock, &credentials)?;
+    Ok((credentials, token))
+}
+
 async fn introspect(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthErrorResponse> {
-    let mut form = read_form(&req, payload).await?;
-    let credentials = client_credentials(&req, &mut form)?;
-    let token = token_param(&mut form)?;
-    state.authority.admit_client(&*state.clock, &credentials)?;
+    let (credentials, token) = client_and_token(&req, payload, &state).await?;
     let answer =
         web::block(move || state.authority.introspect(&state.db, &*state.clock, &credentials, &token)).await??;
     let body = match answer {
@@ -188,10 +199,7 @@ async fn revoke(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthErrorResponse> {
-    let mut form = read_form(&req, payload).await?;
-    let credentials = client_credentials(&req, &mut form)?;
-    let token = token_param(&mut form)?;
-    state.authority.admit_client(&*state.clock, &credentials)?;
+    let (credentials, token) = client_and_token(&req, payload, &state).await?;
     web::block(move || state.authority.revoke(&state.db, &*state.clock, &credentials, &token)).await??;
     let mut response = HttpResponse::Ok();
     no_store(&mut response);
