@@ -169,7 +169,7 @@ struct LoginResponse {
 
 /// `POST /admin/v1/session`. Failures for an email are slowed after three and refused for a
 /// window after five; the answer is the same whether or not the email exists.
-#[utoipa::path(post, path = "/admin/v1/session", tag = "sessions", request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the HttpOnly session cookie", body = LoginResponse), (status = 401, description = "Wrong email or password, or a deactivated account", body = crate::error::Problem), (status = 429, description = "Too many failed sign-ins", body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/admin/v1/session", tag = "sessions", request_body = LoginBody, responses((status = 200, description = "Signed in; also sets the HttpOnly session cookie", body = LoginResponse), (status = 401, description = "Wrong email or password, or a deactivated account", body = crate::error::Problem), (status = 429, description = "Too many failed sign-ins for this email, or every password verification busy; see Retry-After", body = crate::error::Problem)))]
 async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
     let LoginBody { email, password } = body.into_inner();
     let key = email.trim().to_lowercase();
@@ -178,7 +178,16 @@ async fn login(state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }
     let password = Password::presented(&password);
-    let result = tx(&state, move |s, st| service::login(s, &*st.clock, &st.hasher, &email, &password)).await;
+    // Three steps, so argon2 runs with no transaction (on SQLite: no write lock) held.
+    let candidate = read(&state, move |s, _| service::find_login(s, &email)).await?;
+    let verifier = state.clone();
+    let (candidate, verified) = web::block(move || {
+        let verified = verifier.authority.verify_password(candidate.password_hash(), password.expose());
+        verified.map(|verified| (candidate, verified))
+    })
+    .await?
+    .ok_or(ApiError::TooManyAttempts { retry_after_secs: 1 })?;
+    let result = tx(&state, move |s, st| service::complete_login(s, &*st.clock, candidate, verified)).await;
     let session = match result {
         Ok(session) => session,
         Err(ApiError::Core(CoreError::BadCredentials)) => {

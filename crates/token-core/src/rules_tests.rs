@@ -420,6 +420,32 @@ fn a_deactivated_account_cannot_log_in_and_its_sessions_end() {
 }
 
 #[test]
+fn a_login_in_two_steps_honours_a_deactivation_between_them() {
+    let mut world = World::new();
+    let other = world.add_account("other@example.com", Role::Administrator);
+    let Caller::Account(other_id) = other else { unreachable!() };
+    let password = Password::presented("a long enough password");
+    let candidate = service::find_login(&mut world.store, "other@example.com").unwrap();
+    let verified = world.hasher.verify(candidate.password_hash(), password.expose());
+    assert!(verified);
+    // The argon2 step runs outside any transaction; meanwhile the account is deactivated.
+    service::deactivate_account(&mut world.store, &world.clock, world.admin, other_id).unwrap();
+    assert!(matches!(
+        service::complete_login(&mut world.store, &world.clock, candidate, verified),
+        Err(CoreError::BadCredentials)
+    ));
+    let last = world.store.audit.last().unwrap();
+    let reason = last.details.iter().find(|(k, _)| *k == "reason").map(|(_, v)| v.as_str());
+    assert_eq!(reason, Some("account_deactivated"));
+
+    let candidate = service::find_login(&mut world.store, "admin@example.com").unwrap();
+    assert!(matches!(
+        service::complete_login(&mut world.store, &world.clock, candidate, false),
+        Err(CoreError::BadCredentials)
+    ));
+}
+
+#[test]
 fn every_failed_login_is_the_same_error_and_is_audited_with_its_reason() {
     let mut world = World::new();
     let wrong = Password::presented("not the password");

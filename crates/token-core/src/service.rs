@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::error::{CoreError, Entity, FieldError};
 use crate::ids::{AccessTokenId, AccountId, LearningAreaId};
 use crate::model::{AccessToken, Account, Email, ExpiryPolicy, LearningArea, Name, Role, StatusFilter, TokenStatus};
-use crate::secret::{ClientId, ClientSecret, Password, SecretHasher};
+use crate::secret::{ClientId, ClientSecret, Password, SecretHash, SecretHasher};
 use crate::store::{AccessTokenQuery, AccessTokenRecord, NewAccessToken, NewAccount, Store};
 
 /// Who asks for an operation: an account, or tokend's own command line (which runs with the
@@ -548,7 +548,8 @@ pub struct LoginSession {
 
 /// Signs in with email and password. Unknown email, wrong password and deactivated account get
 /// the same [`CoreError::BadCredentials`] after the same argon2 work; the audit log records
-/// which (the refusal is committed, see [`crate::CommitOnError`]).
+/// which it was. [`find_login`] and [`complete_login`] are the same in two steps, so that a
+/// server can run the argon2 verification between them without holding a transaction.
 pub fn login<S: Store + ?Sized>(
     store: &mut S,
     clock: &dyn Clock,
@@ -556,23 +557,64 @@ pub fn login<S: Store + ?Sized>(
     email: &str,
     password: &Password,
 ) -> Result<LoginSession, CoreError> {
-    let now = clock.now();
+    let candidate = find_login(store, email)?;
+    let verified = hasher.verify(candidate.password_hash(), password.expose());
+    complete_login(store, clock, candidate, verified)
+}
+
+/// A sign-in's first step, read without a transaction: the account the email names, if any,
+/// with its password hash.
+#[derive(Debug)]
+pub struct LoginCandidate {
+    email: Option<Email>,
+    found: Option<(Account, SecretHash)>,
+}
+
+impl LoginCandidate {
+    /// The hash to verify the presented password against; `None` means "verify against the
+    /// decoy" ([`SecretHasher::verify`] and `verify_in` do), so an unknown email costs the same.
+    pub fn password_hash(&self) -> Option<&SecretHash> {
+        self.found.as_ref().map(|(_, hash)| hash)
+    }
+}
+
+/// Looks up the account an email names, for [`complete_login`].
+pub fn find_login<S: Store + ?Sized>(store: &mut S, email: &str) -> Result<LoginCandidate, CoreError> {
     let email = Email::parse("email", email).ok();
     let found = match &email {
         Some(email) => store.account_credentials(email)?,
         None => None,
     };
-    let verified = hasher.verify(found.as_ref().map(|(_, hash)| hash), password.expose());
-    let refusal = match &found {
+    Ok(LoginCandidate { email, found })
+}
+
+/// A sign-in's second step, in one transaction: given whether the password verified against
+/// [`LoginCandidate::password_hash`], opens the session or records the refusal. The account is
+/// read again, so a deactivation or password change since [`find_login`] is honoured.
+pub fn complete_login<S: Store + ?Sized>(
+    store: &mut S,
+    clock: &dyn Clock,
+    candidate: LoginCandidate,
+    verified: bool,
+) -> Result<LoginSession, CoreError> {
+    let now = clock.now();
+    let LoginCandidate { email, found } = candidate;
+    let current = match (&email, &found) {
+        (Some(email), Some(_)) => store.account_credentials(email)?,
+        _ => None,
+    };
+    // Verified against the hash read then; it must still be the stored one.
+    let same_hash = matches!((&found, &current), (Some((_, then)), Some((_, now))) if then.as_phc() == now.as_phc());
+    let refusal = match &current {
         None => Some("unknown_email"),
-        Some(_) if !verified => Some("wrong_password"),
+        Some(_) if !verified || !same_hash => Some("wrong_password"),
         Some((account, _)) if !account.active => Some("account_deactivated"),
         Some(_) => None,
     };
-    let target = found.as_ref().map(|(a, _)| Target { kind: TargetKind::Account, id: Some(a.id.get()) });
-    let actor = found.as_ref().map_or(Actor::Anonymous, |(a, _)| Actor::Account(a.id));
-    let (account, _) = match (refusal, found) {
-        (None, Some(found)) => found,
+    let target = current.as_ref().map(|(a, _)| Target { kind: TargetKind::Account, id: Some(a.id.get()) });
+    let actor = current.as_ref().map_or(Actor::Anonymous, |(a, _)| Actor::Account(a.id));
+    let (account, _) = match (refusal, current) {
+        (None, Some(current)) => current,
         (reason, _) => {
             let mut audit =
                 AuditEvent::failure(now, actor, AuditAction::SessionLogin, target, reason.unwrap_or("unknown_email"));

@@ -17,7 +17,7 @@ use token_core::audit::{Actor, AuditAction, AuditEvent};
 use token_core::clock::Clock;
 use token_core::ids::{AccessTokenId, AccountId};
 use token_core::model::{LearningArea, Name, TokenStatus};
-use token_core::secret::{ClientId, ClientSecret, SecretHasher, TokenFormat, fast_hash};
+use token_core::secret::{ClientId, ClientSecret, SecretHash, SecretHasher, TokenFormat, fast_hash};
 use token_core::store::{ClientRecord, NewBearerToken, OAuthStorage};
 
 pub use error::{BearerError, OAuthError};
@@ -268,6 +268,15 @@ impl Authority {
             return Err(OAuthError::TooManyAttempts { retry_after_secs: 1 });
         }
         Ok(())
+    }
+
+    /// Verifies an admin's password (or the decoy, for `None`) in one of the bounded
+    /// verification slots and its reused working memory, as client secrets are: sign-ins cannot
+    /// take more cores or memory than token requests may. `None` when no slot frees up within
+    /// the short wait (answer "try again in a second"). Blocking; holds no database connection.
+    pub fn verify_password(&self, hash: Option<&SecretHash>, password: &str) -> Option<bool> {
+        let mut slot = self.slots.acquire()?;
+        Some(self.hasher.verify_in(hash, password, slot.memory()))
     }
 
     /// Authenticates a client: throttle, format check, lookup, verify (cache or argon2), status.
