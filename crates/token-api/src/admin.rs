@@ -15,7 +15,7 @@ use token_core::ids::{AccessTokenId, AccountId, LearningAreaId};
 use token_core::model::{Account, LearningArea, Role, StatusFilter, TokenStatus};
 use token_core::secret::Password;
 use token_core::service::{self, AccessTokenDetails, Caller, Page};
-use token_core::store::{OAuthStore, StoredAuditEvent};
+use token_core::store::StoredAuditEvent;
 use token_store::DbStore;
 
 use crate::AppState;
@@ -59,19 +59,11 @@ pub(crate) async fn tx<T: Send + 'static>(
     f: impl FnOnce(&mut DbStore<'_>, &AppState) -> Result<T, CoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let state = state.clone();
-    let fence = state.authority.revocation_fence();
-    let (value, moved) = web::block(move || {
-        state.db.transaction(|store| {
-            if fence.is_zero() {
-                return f(store, &state).map(|value| (value, false));
-            }
-            let before = store.credential_epoch()?;
-            let value = f(store, &state)?;
-            Ok::<_, CoreError>((value, store.credential_epoch()? != before))
-        })
+    let (value, fence) = web::block(move || {
+        state.db.transaction(|store| state.authority.lease_config().fenced(store, |store| f(store, &state)))
     })
     .await??;
-    if moved {
+    if !fence.is_zero() {
         actix_web::rt::time::sleep(fence).await;
     }
     Ok(value)

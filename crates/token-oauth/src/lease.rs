@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use token_core::StoreError;
-use token_core::store::OAuthStorage;
+use token_core::store::{OAuthStorage, OAuthStore};
 
 use crate::{Authority, Principal};
 
@@ -56,6 +56,24 @@ impl LeaseConfig {
     /// lease plus a margin for scheduling, zero when the cache is off.
     pub fn fence(&self) -> Duration {
         if self.enabled() { self.lease + Duration::from_millis(5) } else { Duration::ZERO }
+    }
+
+    /// Runs `write` inside the caller's transaction between two reads of the credential
+    /// epoch, and returns its value with how long to wait after the commit before reporting
+    /// success: the fence if the write moved the epoch, zero otherwise (and zero, without the
+    /// reads, when the cache is off).
+    pub fn fenced<S, T, E>(&self, store: &mut S, write: impl FnOnce(&mut S) -> Result<T, E>) -> Result<(T, Duration), E>
+    where
+        S: OAuthStore + ?Sized,
+        E: From<StoreError>,
+    {
+        if !self.enabled() {
+            return write(store).map(|value| (value, Duration::ZERO));
+        }
+        let before = store.credential_epoch()?;
+        let value = write(store)?;
+        let moved = store.credential_epoch()? != before;
+        Ok((value, if moved { self.fence() } else { Duration::ZERO }))
     }
 }
 
@@ -436,6 +454,22 @@ mod tests {
         assert_eq!(cache.len(), 1);
         cache.renew(&store, NOW + time::Duration::hours(2)).unwrap();
         assert_eq!(cache.len(), 0, "a poll drops expired entries when the cache is full");
+    }
+
+    #[test]
+    fn only_a_write_that_moves_the_epoch_waits_for_the_fence() {
+        let store = Epoch::default();
+        let lease = LeaseConfig::default();
+        let (_, quiet) = lease.fenced(&mut &store, |_| Ok::<_, StoreError>(())).unwrap();
+        assert_eq!(quiet, Duration::ZERO);
+        let bump = |s: &mut &Epoch| {
+            s.bump();
+            Ok::<_, StoreError>(())
+        };
+        let (_, moved) = lease.fenced(&mut &store, bump).unwrap();
+        assert_eq!(moved, lease.fence());
+        let (_, off) = LeaseConfig::disabled().fenced(&mut &store, bump).unwrap();
+        assert_eq!(off, Duration::ZERO, "no cache, no fence");
     }
 
     #[test]

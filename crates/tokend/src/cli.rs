@@ -246,19 +246,22 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::Revoke { id }) => {
             let db = open(&common, true)?;
-            let revoked = db
+            let lease = common.lease_config()?;
+            let (revoked, fence) = db
                 .transaction(|s| {
-                    service::revoke_access_token(
-                        s,
-                        &SystemClock,
-                        Caller::System,
-                        token_core::ids::AccessTokenId::new(id),
-                    )
+                    lease.fenced(s, |s| {
+                        service::revoke_access_token(
+                            s,
+                            &SystemClock,
+                            Caller::System,
+                            token_core::ids::AccessTokenId::new(id),
+                        )
+                    })
                 })
                 .map_err(describe)?;
             // Like the admin API: report the revocation only once no running instance can
             // still answer from a validation cached before it.
-            std::thread::sleep(common.lease_config()?.fence());
+            std::thread::sleep(fence);
             let at = revoked.record.token.revoked_at.map(rfc3339).unwrap_or_default();
             println!("access token {} is {} (since {at})", revoked.record.token.id, revoked.status.as_str());
             Ok(())

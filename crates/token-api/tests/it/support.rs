@@ -49,8 +49,7 @@ impl Harness {
         let db = Db::connect(url, PoolOptions::default()).unwrap();
         let clock = ManualClock::new(START);
         let hasher = SecretHasher::new(HashParams::insecure_for_tests()).unwrap();
-        let config = OAuthConfig { max_verifications_per_second: 10_000, ..OAuthConfig::default() };
-        let authority = Arc::new(Authority::new(config, hasher.clone()).unwrap());
+        let authority = authority(&hasher);
         let state = AppState {
             db,
             clock: Arc::new(clock.clone()),
@@ -62,7 +61,7 @@ impl Harness {
             )),
             public_url: Some("https://tokend.example.com".to_owned()),
         };
-        let lease = LeaseKeeper::spawn(state.authority.clone(), state.db.clone(), state.clock.clone()).unwrap();
+        let lease = lease_keeper(&state);
         let mut harness = Self { state, _lease: lease, clock, admin: AccountId::new(0), area: LearningAreaId::new(0) };
         harness.admin = harness.account("admin@example.com", Role::Administrator);
         harness
@@ -137,10 +136,9 @@ impl Harness {
     /// connection pool, authority, validation cache and lease keeper.
     pub fn another_instance(&self, url: &str) -> Instance {
         let db = Db::connect(url, PoolOptions { migrate: false, ..PoolOptions::default() }).unwrap();
-        let config = OAuthConfig { max_verifications_per_second: 10_000, ..OAuthConfig::default() };
-        let authority = Arc::new(Authority::new(config, self.state.hasher.clone()).unwrap());
+        let authority = authority(&self.state.hasher);
         let state = AppState { db, authority, ..self.state.clone() };
-        let lease = LeaseKeeper::spawn(state.authority.clone(), state.db.clone(), state.clock.clone()).unwrap();
+        let lease = lease_keeper(&state);
         Instance { state, lease: Some(lease) }
     }
 }
@@ -262,4 +260,15 @@ pub fn get_me(bearer: &str) -> actix_http::Request {
         .uri("/api/v1/me")
         .insert_header((header::AUTHORIZATION, format!("Bearer {bearer}")))
         .to_request()
+}
+
+/// An authority as `tokend serve` builds one, with an argon2 budget tests never reach.
+fn authority(hasher: &SecretHasher) -> Arc<Authority> {
+    let config = OAuthConfig { max_verifications_per_second: 10_000, ..OAuthConfig::default() };
+    Arc::new(Authority::new(config, hasher.clone()).unwrap())
+}
+
+/// Renews `state`'s validation lease until dropped, as `tokend serve` does.
+fn lease_keeper(state: &AppState) -> LeaseKeeper {
+    LeaseKeeper::spawn(state.authority.clone(), state.db.clone(), state.clock.clone()).unwrap()
 }
